@@ -1,0 +1,118 @@
+"""Load IMDB from the hub, local Parquet/CSV files or an aclImdb folder; validate; sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+from .errors import DataError
+from .paths import resolve
+
+LABELS = {0: "negative", 1: "positive"}
+COLUMNS = ["review_id", "text", "label"]
+
+
+def load_split(split: str, data_dir: str = "", dataset_id: str = "stanfordnlp/imdb") -> pd.DataFrame:
+    """One split as a frame of `review_id, text, label`: from `data_dir` if given, else the hub."""
+    if data_dir:
+        folder = resolve(data_dir)
+        if not folder.is_dir():
+            raise DataError(f"data_dir {folder} does not exist: point data_dir at a folder "
+                            "with train/test .parquet or .csv files, or an extracted aclImdb/")
+        if (folder / "train" / "pos").is_dir():
+            return _read_aclimdb(folder, split)
+        return _read_table(folder, split)
+    return _read_hub(dataset_id, split)
+
+
+def _read_table(folder: Path, split: str) -> pd.DataFrame:
+    """`<split>.parquet` or `<split>.csv` from `folder`."""
+    for path in (folder / f"{split}.parquet", folder / f"{split}.csv"):
+        if path.exists():
+            frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+            return _standardise(frame, source=str(path), split=split)
+    raise DataError(f"no {split}.parquet or {split}.csv in {folder}: "
+                    "name the files after their split (train, test, unsupervised)")
+
+
+def _read_aclimdb(folder: Path, split: str) -> pd.DataFrame:
+    """The original Stanford release: `<split>/{neg,pos}/<id>_<rating>.txt`; unlabeled reviews in train/unsup."""
+    polarities = {"unsupervised": [("train/unsup", -1)]}.get(split, [(f"{split}/neg", 0), (f"{split}/pos", 1)])
+    rows = []
+    for sub, label in polarities:
+        for path in sorted((folder / sub).glob("*.txt")):
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError as err:
+                raise DataError(f"{path} is not UTF-8 ({err.reason} at byte {err.start}): "
+                                "re-encode it as UTF-8 or remove it") from None
+            rows.append((f"{sub}/{path.stem}", text, label))
+    if not rows:
+        raise DataError(f"no reviews found under {folder} for split {split!r}: expected an extracted aclImdb/ folder")
+    return _standardise(pd.DataFrame(rows, columns=COLUMNS), source=str(folder / split), split=split)
+
+
+def _read_hub(dataset_id: str, split: str) -> pd.DataFrame:
+    """A split of a hub dataset with `text` and `label` columns."""
+    from datasets import load_dataset
+
+    frame = load_dataset(dataset_id, split=split).to_pandas()
+    return _standardise(frame, source=f"{dataset_id} [{split}]", split=split)
+
+
+def _standardise(frame: pd.DataFrame, source: str, split: str) -> pd.DataFrame:
+    """Keep `review_id, text, label`, inventing ids where the source has none, and validate."""
+    missing = [col for col in ("text", "label") if col not in frame.columns]
+    if missing:
+        raise DataError(f"{source}: missing column(s) {missing}; found {list(frame.columns)}. "
+                        "Rename the review column to 'text' and the 0/1 sentiment column to 'label'")
+    if "review_id" not in frame.columns:
+        frame = frame.assign(review_id=[f"{split}/{i}" for i in range(len(frame))])
+    frame = frame[COLUMNS].reset_index(drop=True)
+    validate(frame, source, labelled=split != "unsupervised")
+    return frame
+
+
+def validate(frame: pd.DataFrame, source: str, labelled: bool = True) -> None:
+    """Stop at the first review with empty/non-string text, or a label outside {0, 1} when `labelled`."""
+    for row, text in enumerate(frame["text"]):
+        if not isinstance(text, str):
+            raise DataError(f"{source} row {row}: text is {type(text).__name__} ({text!r}), not a string; "
+                            "fix or drop that row")
+        if not text.strip():
+            raise DataError(f"{source} row {row}: text is empty; fix or drop that row")
+    if labelled:
+        labels = pd.to_numeric(frame["label"], errors="coerce")
+        bad = ~labels.isin(list(LABELS))
+        if bad.any():
+            row = int(bad.to_numpy().nonzero()[0][0])
+            raise DataError(f"{source} row {row}: label {frame['label'].iloc[row]!r} is not 0 (negative) "
+                            "or 1 (positive); fix the label column")
+        frame["label"] = labels.astype(int)
+
+
+def stratified_sample(frame: pd.DataFrame, n: int, seed: int, stratify: bool = True) -> pd.DataFrame:
+    """`n` rows drawn with `seed`, keeping the label proportions when `stratify`."""
+    if n > len(frame):
+        raise DataError(f"asked for {n} reviews but the split has only {len(frame)}; lower the size")
+    if n == len(frame):
+        return frame.sample(frac=1, random_state=seed).reset_index(drop=True)
+    sample, _ = train_test_split(frame, train_size=n, random_state=seed,
+                                 stratify=frame["label"] if stratify else None)
+    return sample.reset_index(drop=True)
+
+
+def read_reviews(path) -> pd.DataFrame:
+    """A CSV written by a step, with text kept as text (no 'NA' -> NaN)."""
+    if not Path(path).exists():
+        raise DataError(f"{path} does not exist: run the earlier notebooks of this run first")
+    return pd.read_csv(path, keep_default_na=False, dtype={"review_id": str, "text": str})
+
+
+def label_counts(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """Reviews per split and label, for showing what was sampled."""
+    table = pd.DataFrame({name: frame["label"].map(LABELS).fillna("unlabeled").value_counts()
+                          for name, frame in frames.items()}).fillna(0).astype(int)
+    return table.T

@@ -1,0 +1,161 @@
+"""Run the four notebooks in order with papermill: `python -m helpers.run --profile offline --set k=v`."""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import yaml
+
+from .errors import ConfigError, UserError
+from .paths import PROJECT_ROOT, RunPaths, write_json
+
+NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
+PROFILE_DIR = PROJECT_ROOT / "params"
+PACKAGES = ["torch", "transformers", "datasets", "accelerate", "papermill", "vaderSentiment", "scikit-learn"]
+_TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+def notebooks() -> list[Path]:
+    """The numbered notebooks, in run order."""
+    return sorted(NOTEBOOK_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def declared_parameters(notebook: Path) -> dict[str, str]:
+    """Name -> type name of each parameter in `notebook`'s `parameters` cell."""
+    import papermill
+
+    return {name: spec["inferred_type_name"] for name, spec in papermill.inspect_notebook(str(notebook)).items()}
+
+
+def load_profile(profile: str) -> dict:
+    """A profile's parameters: `params/<profile>.yaml`, or a YAML file path."""
+    path = Path(profile) if profile.endswith((".yaml", ".yml")) else PROFILE_DIR / f"{profile}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.yaml")))
+        raise ConfigError(f"unknown profile {profile!r}: choose one of {known}, or give a .yaml path")
+    return yaml.safe_load(path.read_text()) or {}
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    """`key=value` strings to a dict, values read as YAML (so 3 is an int, true a bool)."""
+    overrides = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {pair!r} is not key=value")
+        overrides[key.strip()] = yaml.safe_load(value) if value else ""
+    return overrides
+
+
+def check_parameters(params: dict, declared: dict[str, dict[str, str]]) -> dict:
+    """Refuse names no notebook declares and values of the wrong type; return the typed values."""
+    types = {name: kind for per_notebook in declared.values() for name, kind in per_notebook.items()}
+    unknown = sorted(set(params) - set(types))
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {', '.join(map(repr, unknown))}: "
+                          f"the notebooks declare {', '.join(sorted(types))}")
+    return {name: _typed(name, value, types[name]) for name, value in params.items()}
+
+
+def _typed(name: str, value, kind: str):
+    """`value` as the declared type; strings like '5e-5' become numbers, anything else wrong is refused."""
+    allowed = _TYPES.get(kind)
+    if allowed is None:
+        return value
+    if isinstance(value, str) and kind in ("int", "float"):
+        try:
+            value = int(value) if kind == "int" else float(value)
+        except ValueError:
+            pass
+    if isinstance(value, bool) and kind != "bool" or not isinstance(value, allowed):
+        raise ConfigError(f"parameter {name!r} must be {kind}, got {type(value).__name__} {value!r}")
+    return float(value) if kind == "float" else value
+
+
+def environment() -> dict:
+    """Package versions, Python, git commit and compute device, for run.json."""
+    import torch
+
+    def pkg(name):
+        try:
+            return version(name)
+        except PackageNotFoundError:
+            return None
+
+    git = subprocess.run(["git", "-C", str(PROJECT_ROOT), "describe", "--always", "--dirty", "--abbrev=40"],
+                         capture_output=True, text=True)
+    return {
+        "python": platform.python_version(),
+        "packages": {name: pkg(name) for name in PACKAGES},
+        "git_commit": git.stdout.strip() or None,
+        "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()})",
+        "host": platform.node(),
+    }
+
+
+def run(profile: str, overrides: dict | None = None, steps: list[str] | None = None) -> Path:
+    """Execute the notebooks for `profile` (+ overrides); return the run's results folder."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    chosen = [nb for nb in notebooks() if not steps or any(nb.stem.startswith(s) for s in steps)]
+    declared = {nb.stem: declared_parameters(nb) for nb in notebooks()}
+    params = check_parameters({"run_name": profile.rsplit("/", 1)[-1].removesuffix(".yaml"),
+                               **load_profile(profile), **(overrides or {})}, declared)
+    paths = RunPaths.of(params.get("workdir", "."), params["run_name"])
+    record = {"profile": profile, "parameters": params, "started": _now(), **environment(), "steps": []}
+    print(f"run {params['run_name']!r} ({profile}) -> {paths.results}", flush=True)
+    for i, nb in enumerate(chosen, 1):
+        out = paths.results / "notebooks" / nb.name
+        out.parent.mkdir(parents=True, exist_ok=True)
+        print(f"[{i}/{len(chosen)}] {nb.stem} ...", flush=True)
+        start = time.perf_counter()
+        step = {"notebook": nb.stem, "executed": str(out)}
+        try:
+            papermill.execute_notebook(str(nb), str(out), kernel_name="python3", cwd=str(NOTEBOOK_DIR),
+                                       parameters={k: v for k, v in params.items() if k in declared[nb.stem]},
+                                       progress_bar=False, log_output=False)
+        except PapermillExecutionError as err:
+            step.update(status="failed", seconds=round(time.perf_counter() - start, 2))
+            record["steps"].append(step)
+            write_json(record, paths.results / "run.json")
+            raise UserError(f"{nb.name} failed in cell {err.exec_count} (cell index {err.cell_index}): "
+                            f"{err.ename}: {err.evalue.strip()}  [executed copy: {out}]") from None
+        step.update(status="ok", seconds=round(time.perf_counter() - start, 2))
+        record["steps"].append(step)
+        record["finished"] = _now()
+        write_json(record, paths.results / "run.json")
+        print(f"[{i}/{len(chosen)}] {nb.stem} done in {step['seconds']:.1f}s", flush=True)
+    return paths.results
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__)
+    parser.add_argument("--profile", default="offline", help="params/<name>.yaml or a YAML path (default: offline)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override one parameter; repeatable, e.g. --set epochs=2")
+    parser.add_argument("--steps", nargs="*", help="run only these notebooks, e.g. --steps 03 04")
+    args = parser.parse_args(argv)
+    try:
+        results = run(args.profile, parse_overrides(args.overrides), args.steps)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"done: {results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

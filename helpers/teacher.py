@@ -1,0 +1,162 @@
+"""The teacher: any Hugging Face sentiment classifier, or VADER; its annotations are cached on disk."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Sequence
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from tqdm import tqdm
+
+from .errors import ConfigError
+from .inference import predict_proba
+from .models import model_source, pick_device
+from .paths import atomic_path, write_json
+
+CLASSES = ["negative", "neutral", "positive"]
+PROB_COLUMNS = [f"p_{name}" for name in CLASSES]
+_ALIASES = {"negative": 0, "neg": 0, "neutral": 1, "neu": 1, "positive": 2, "pos": 2}
+
+VADER_THRESHOLD = 0.05  # VADER's documented cut-off on the compound score for neutral
+VADER_SHARPNESS = 3.0  # scales the compound score into logits; 3 gives p(pos) ~ 0.94 at compound 1
+
+
+def class_index(id2label: dict) -> list[int]:
+    """For each model output, its index in CLASSES; refuses labels it cannot name."""
+    mapped = [_ALIASES.get(str(id2label[i]).strip().lower()) for i in sorted(id2label, key=int)]
+    if None in mapped or len(set(mapped)) != len(mapped) or not {0, 2} <= set(mapped):
+        raise ConfigError(f"teacher labels {dict(id2label)} cannot be mapped to negative/neutral/positive: "
+                          "use a sentiment model whose config names its labels, e.g. "
+                          "cardiffnlp/twitter-roberta-base-sentiment-latest, or teacher='vader'")
+    return mapped
+
+
+def vader_proba(compound: np.ndarray) -> np.ndarray:
+    """VADER's compound score c as a distribution: softmax(k * [-c, t, c]), k = VADER_SHARPNESS, t = VADER_THRESHOLD.
+
+    Its argmax is VADER's own rule (negative if c < -t, positive if c > t, else neutral),
+    it is symmetric in c, and it grows more confident as |c| grows.
+    """
+    compound = np.asarray(compound, dtype=np.float64)
+    logits = VADER_SHARPNESS * np.stack([-compound, np.full_like(compound, VADER_THRESHOLD), compound], axis=1)
+    logits -= logits.max(axis=1, keepdims=True)
+    probs = np.exp(logits)
+    return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
+
+
+class VaderTeacher:
+    """VADER (Hutto & Gilbert 2014): a lexicon- and rule-based social-media sentiment model."""
+
+    def __init__(self):
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+        self._analyzer = SentimentIntensityAnalyzer()
+        self.fingerprint = {"teacher": "vader", "vaderSentiment": version("vaderSentiment"),
+                            "threshold": VADER_THRESHOLD, "sharpness": VADER_SHARPNESS}
+
+    def predict(self, texts: Sequence[str], progress: tqdm | None = None) -> np.ndarray:
+        """Class probabilities (negative, neutral, positive) per text."""
+        compound = []
+        for text in texts:
+            compound.append(self._analyzer.polarity_scores(text)["compound"])
+            if progress is not None:
+                progress.update(1)
+        return vader_proba(np.array(compound))
+
+
+class HFTeacher:
+    """A Hugging Face sequence classifier whose labels name negative/(neutral)/positive."""
+
+    def __init__(self, name: str, max_length: int = 512, batch_size: int = 16, device: str = "auto"):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        source = model_source(name)
+        self.tokenizer = AutoTokenizer.from_pretrained(source)
+        self.model = AutoModelForSequenceClassification.from_pretrained(source).to(pick_device(device))
+        self.columns = class_index(self.model.config.id2label)
+        model_limit = getattr(self.tokenizer, "model_max_length", max_length) or max_length
+        self.max_length = min(max_length, model_limit)
+        self.batch_size = batch_size
+        self.fingerprint = {"teacher": name, "source": source, "max_length": self.max_length}
+
+    def predict(self, texts: Sequence[str], progress: tqdm | None = None) -> np.ndarray:
+        """Class probabilities (negative, neutral, positive) per text; 0 for a class the model lacks."""
+        raw = predict_proba(self.model, self.tokenizer, texts, self.max_length, self.batch_size, progress)
+        probs = np.zeros((len(texts), len(CLASSES)), dtype=np.float32)
+        probs[:, self.columns] = raw
+        return probs
+
+
+def load_teacher(name: str, max_length: int = 512, batch_size: int = 16, device: str = "auto"):
+    """`vader`, or a Hugging Face model id / local folder / `pkg:<module>`."""
+    if name.lower() == "vader":
+        return VaderTeacher()
+    return HFTeacher(name, max_length, batch_size, device)
+
+
+def _key(obj) -> str:
+    """Short stable hash of a JSON-able object or a string."""
+    data = obj if isinstance(obj, str) else json.dumps(obj, sort_keys=True)
+    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:20]
+
+
+class AnnotationCache:
+    """Per-teacher folder of Parquet shards mapping review-text hashes to class probabilities.
+
+    Each shard is written atomically once its chunk is done, so an interrupted run keeps every finished
+    chunk and a rerun computes only what is missing. A shard that cannot be read is deleted and redone.
+    """
+
+    def __init__(self, root: Path, fingerprint: dict):
+        self.folder = Path(root) / _key(fingerprint)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        write_json(fingerprint, self.folder / "teacher.json")
+
+    def load(self) -> dict[str, np.ndarray]:
+        """Every cached review's probabilities, by text hash."""
+        known = {}
+        for shard in sorted(self.folder.glob("part-*.parquet")):
+            try:
+                frame = pd.read_parquet(shard)
+            except Exception as err:  # a damaged shard is recomputed, never trusted
+                tqdm.write(f"cache shard {shard.name} unreadable ({type(err).__name__}); recomputing it")
+                shard.unlink()
+                continue
+            known.update(zip(frame["hash"], frame[PROB_COLUMNS].to_numpy(np.float32)))
+        return known
+
+    def add(self, hashes: Sequence[str], probs: np.ndarray) -> None:
+        """Store one finished chunk as a new shard."""
+        frame = pd.DataFrame(probs, columns=PROB_COLUMNS).assign(hash=list(hashes))
+        with atomic_path(self.folder / f"part-{time.time_ns()}.parquet") as tmp:
+            frame.to_parquet(tmp, index=False)
+
+
+def annotate(teacher, texts: Sequence[str], cache_root: Path, chunk_size: int = 256,
+             desc: str = "teacher") -> np.ndarray:
+    """The teacher's probabilities for `texts`, reusing cached ones and caching new ones chunk by chunk."""
+    cache = AnnotationCache(cache_root, teacher.fingerprint)
+    hashes = [_key(text) for text in texts]
+    known = cache.load()
+    todo = list(dict.fromkeys(h for h in hashes if h not in known))
+    first_text = {h: text for h, text in zip(hashes, texts)}
+    with tqdm(total=len(todo), desc=f"{desc}: {len(hashes) - len(todo)} cached, annotating", unit="review") as bar:
+        for start in range(0, len(todo), chunk_size):
+            chunk = todo[start:start + chunk_size]
+            probs = teacher.predict([first_text[h] for h in chunk], progress=bar)
+            cache.add(chunk, probs)
+            known.update(zip(chunk, probs))
+    return np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, len(CLASSES)), np.float32)
+
+
+def annotation_frame(reviews: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
+    """`reviews` with the teacher's label and per-class probabilities appended."""
+    frame = reviews.copy()
+    frame["teacher_label"] = np.array(CLASSES)[probs.argmax(axis=1)]
+    frame[PROB_COLUMNS] = probs
+    return frame
