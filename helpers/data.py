@@ -78,6 +78,8 @@ def _standardise(frame: pd.DataFrame, source: str, split: str) -> pd.DataFrame:
 def validate(frame: pd.DataFrame, source: str, labelled: bool = True) -> None:
     """Stop at the first review with empty/non-string text, or a label outside {0, 1} when `labelled`."""
     for row, text in enumerate(frame["text"]):
+        if text is None or (isinstance(text, float) and pd.isna(text)):
+            raise DataError(f"{source} row {row}: text is missing (NaN); fill it or drop that row")
         if not isinstance(text, str):
             raise DataError(f"{source} row {row}: text is {type(text).__name__} ({text!r}), not a string; "
                             "fix or drop that row")

@@ -17,7 +17,9 @@ class ConfigError(UserError):
 
 def _one_line(shell, etype, value, tb, tb_offset=None):
     """IPython handler: show a UserError as `Name: message`, still failing the cell."""
-    return [f"{etype.__name__}: {value}"]
+    short = [f"{etype.__name__}: {value}"]
+    shell._showtraceback(etype, value, short)  # IPython ignores a handler's return value; this publishes it
+    return short
 
 
 def install_short_errors() -> None:

@@ -1,0 +1,84 @@
+"""Teacher label mapping, VADER's distribution, HF annotation and the annotation cache."""
+
+import numpy as np
+import pytest
+
+from helpers.errors import ConfigError
+from helpers.teacher import CLASSES, HFTeacher, VaderTeacher, annotate, class_index, load_teacher, vader_proba
+
+
+def test_class_index_reads_label_names():
+    assert class_index({0: "negative", 1: "neutral", 2: "positive"}) == [0, 1, 2]
+    assert class_index({0: "POSITIVE", 1: "NEGATIVE"}) == [2, 0]  # a binary model: no neutral column
+
+
+@pytest.mark.parametrize("id2label", [{0: "LABEL_0", 1: "LABEL_1", 2: "LABEL_2"}, {0: "joy", 1: "anger"},
+                                      {0: "negative", 1: "negative"}])
+def test_class_index_refuses_unmappable_labels(id2label):
+    with pytest.raises(ConfigError, match="cannot be mapped"):
+        class_index(id2label)
+
+
+def test_vader_distribution_matches_vader_rule():
+    compound = np.array([-0.9, -0.051, -0.049, 0.0, 0.049, 0.051, 0.9])
+    probs = vader_proba(compound)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-6)
+    assert [CLASSES[i] for i in probs.argmax(axis=1)] == ["negative", "negative", "neutral", "neutral",
+                                                          "neutral", "positive", "positive"]
+    np.testing.assert_allclose(probs[0], probs[-1][::-1], atol=1e-6)  # symmetric in c
+    # hand-computed: softmax(3 * [-1, 0.05, 1]) at c = 1
+    expected = np.exp([-3, 0.15, 3]) / np.exp([-3, 0.15, 3]).sum()
+    np.testing.assert_allclose(vader_proba(np.array([1.0]))[0], expected, rtol=1e-6)
+
+
+def test_vader_teacher_labels_obvious_reviews():
+    probs = VaderTeacher().predict(["A wonderful, beautiful, great film. I loved it.",
+                                    "Terrible, awful, boring. I hated it."])
+    assert [CLASSES[i] for i in probs.argmax(axis=1)] == ["positive", "negative"]
+
+
+def test_hf_teacher_gives_distributions(tiny_teacher):
+    teacher = load_teacher(str(tiny_teacher), max_length=512, batch_size=2, device="cpu")
+    assert isinstance(teacher, HFTeacher) and teacher.max_length == 128  # capped at the model's limit
+    probs = teacher.predict(["good " * 300, "bad", "fine film", "meh"])
+    assert probs.shape == (4, 3)
+    np.testing.assert_allclose(probs.sum(axis=1), 1, atol=1e-5)
+
+
+def test_missing_local_teacher_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_teacher(str(tmp_path / "no_model"))
+
+
+class CountingTeacher:
+    """Wraps a teacher and records how many reviews it was asked to predict."""
+
+    def __init__(self, inner):
+        self.inner, self.fingerprint, self.seen = inner, inner.fingerprint, 0
+
+    def predict(self, texts, progress=None):
+        self.seen += len(texts)
+        return self.inner.predict(texts, progress)
+
+
+def test_cache_reuses_and_extends(tmp_path):
+    teacher = CountingTeacher(VaderTeacher())
+    texts = [f"review {i}: {'great' if i % 2 else 'awful'} movie" for i in range(10)]
+    first = annotate(teacher, texts[:6], tmp_path, chunk_size=4)
+    assert teacher.seen == 6
+    again = annotate(teacher, texts[:6], tmp_path, chunk_size=4)
+    assert teacher.seen == 6  # nothing recomputed
+    np.testing.assert_array_equal(first, again)
+    more = annotate(teacher, texts, tmp_path, chunk_size=4)
+    assert teacher.seen == 10  # only the 4 new reviews
+    np.testing.assert_array_equal(more[:6], first)
+
+
+def test_damaged_cache_shard_is_recomputed(tmp_path):
+    teacher = CountingTeacher(VaderTeacher())
+    texts = ["good film", "bad film"]
+    first = annotate(teacher, texts, tmp_path)
+    for shard in tmp_path.rglob("part-*.parquet"):
+        shard.write_bytes(b"half a file")
+    np.testing.assert_array_equal(annotate(teacher, texts, tmp_path), first)
+    assert teacher.seen == 4
