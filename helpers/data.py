@@ -106,6 +106,13 @@ def stratified_sample(frame: pd.DataFrame, n: int, seed: int, stratify: bool = T
     return sample.reset_index(drop=True)
 
 
+def sample_split(split: str, n: int, seed: int, data_dir: str = "", dataset_id: str = "stanfordnlp/imdb") -> pd.DataFrame:
+    """`n` reviews of `split`: label-stratified, except the unlabeled `unsupervised` split; none when n is 0."""
+    if n == 0:
+        return pd.DataFrame(columns=COLUMNS)
+    return stratified_sample(load_split(split, data_dir, dataset_id), n, seed, stratify=split != "unsupervised")
+
+
 def read_reviews(path) -> pd.DataFrame:
     """A CSV written by a step, with text kept as text (no 'NA' -> NaN)."""
     if not Path(path).exists():

@@ -9,16 +9,50 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-
-def token_ids(tokenizer, texts: Sequence[str], max_length: int) -> list[list[int]]:
-    """Each text's token ids, truncated to `max_length`, unpadded."""
-    return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+from .errors import ConfigError
 
 
-def length_sorted_batches(lengths: Sequence[int], batch_size: int) -> list[np.ndarray]:
-    """Indices grouped into batches of similar length, longest first so memory errors come early."""
-    order = np.argsort(-np.asarray(lengths), kind="stable")
-    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+TRUNCATIONS = ("head", "head_tail")
+
+
+def encode(tokenizer, texts: Sequence[str], max_length: int, truncation: str = "head",
+           head_tokens: int = 128) -> list[list[int]]:
+    """Token ids per text, at most `max_length` with special tokens, unpadded.
+
+    `head` keeps the first tokens; `head_tail` keeps the first `head_tokens` and the last ones that still fit
+    (Sun et al. 2019: 128 head + 382 tail was best on IMDb at 512).
+    """
+    if truncation == "head":
+        return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    if truncation != "head_tail":
+        raise ConfigError(f"truncation {truncation!r} is not one of {TRUNCATIONS}")
+    prefix, suffix = special_tokens(tokenizer)
+    budget = max_length - len(prefix) - len(suffix)
+    head = min(head_tokens, budget)
+    content = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+    return [prefix + (ids if len(ids) <= budget else ids[:head] + ids[len(ids) - (budget - head):]) + suffix
+            for ids in content]
+
+
+def special_tokens(tokenizer) -> tuple[list[int], list[int]]:
+    """The ids the tokenizer puts before and after a single text (e.g. [CLS] and [SEP])."""
+    content = tokenizer("x", add_special_tokens=False)["input_ids"]
+    full = tokenizer("x")["input_ids"]
+    start = next(i for i in range(len(full)) if full[i:i + len(content)] == content)
+    return full[:start], full[start + len(content):]
+
+
+def windows(tokenizer, texts: Sequence[str], max_length: int) -> tuple[list[list[int]], np.ndarray]:
+    """Every text cut into consecutive windows of `max_length` tokens; returns the windows and each one's text."""
+    prefix, suffix = special_tokens(tokenizer)
+    budget = max_length - len(prefix) - len(suffix)
+    content = tokenizer(list(texts), add_special_tokens=False, verbose=False)["input_ids"]
+    ids, owner = [], []
+    for i, tokens in enumerate(content):
+        for start in range(0, max(len(tokens), 1), budget):
+            ids.append(prefix + tokens[start:start + budget] + suffix)
+            owner.append(i)
+    return ids, np.array(owner)
 
 
 def _autocast(device: torch.device):
@@ -35,10 +69,27 @@ def is_out_of_memory(err: BaseException) -> bool:
 
 
 def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 16,
-                  progress: tqdm | None = None) -> np.ndarray:
-    """Softmax probabilities, one row per text in input order; halves the batch on GPU out-of-memory."""
+                  progress: tqdm | None = None, truncation: str = "head", head_tokens: int = 128) -> np.ndarray:
+    """Softmax probabilities, one row per text in input order.
+
+    `truncation` is `head`, `head_tail` (see `encode`) or `chunks`: the mean over windows covering the whole text.
+    """
+    if truncation == "chunks":
+        ids, owner = windows(tokenizer, texts, max_length)
+        per_window = predict_ids(model, tokenizer, ids, batch_size)
+        sums = np.zeros((len(texts), per_window.shape[1]), dtype=np.float64)
+        np.add.at(sums, owner, per_window)
+        if progress is not None:
+            progress.update(len(texts))
+        return (sums / np.bincount(owner, minlength=len(texts))[:, None]).astype(np.float32)
+    return predict_ids(model, tokenizer, encode(tokenizer, texts, max_length, truncation, head_tokens),
+                       batch_size, progress)
+
+
+def predict_ids(model, tokenizer, ids: list[list[int]], batch_size: int = 16,
+                progress: tqdm | None = None) -> np.ndarray:
+    """Probabilities for pre-tokenized inputs, in length-sorted batches; halves the batch on GPU out-of-memory."""
     device = next(model.parameters()).device
-    ids = token_ids(tokenizer, texts, max_length)
     out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
     order = np.argsort(-np.array([len(x) for x in ids]), kind="stable")
     model.eval()

@@ -3,26 +3,93 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
 from .teacher import CLASSES
 
-MAPPING = "neutral counts as positive (as in the original): predicted positive = argmax is neutral or positive"
+NEG, NEU, POS = range(len(CLASSES))
+MAPPINGS = {
+    "neutral_positive": "neutral counts as positive (as in the original): positive unless the argmax is negative",
+    "pos_vs_neg": "positive if p(positive) > p(negative), ignoring neutral",
+}
+LENGTH_BUCKETS = [0, 150, 300, 500, np.inf]  # words
 
 
-def to_binary(probs: np.ndarray) -> np.ndarray:
-    """1 (positive) unless the argmax class is negative."""
-    return (np.asarray(probs).argmax(axis=1) != CLASSES.index("negative")).astype(int)
+def to_binary(probs: np.ndarray, mapping: str = "neutral_positive") -> np.ndarray:
+    """0/1 predictions from 3-class probabilities under one of MAPPINGS."""
+    probs = np.asarray(probs)
+    if mapping == "neutral_positive":
+        return (probs.argmax(axis=1) != NEG).astype(int)
+    return (probs[:, POS] > probs[:, NEG]).astype(int)
 
 
-def score(gold: np.ndarray, probs: np.ndarray) -> dict:
-    """Accuracy, positive-class F1, confusion matrix (rows gold neg/pos) and the 3-class label counts."""
+def bootstrap_ci(correct: np.ndarray, resamples: int = 1000, seed: int = 0, level: float = 0.95) -> list[float]:
+    """Percentile bootstrap interval for the mean of 0/1 `correct`."""
+    correct = np.asarray(correct, dtype=float)
+    rng = np.random.default_rng(seed)
+    means = correct[rng.integers(0, len(correct), size=(resamples, len(correct)))].mean(axis=1)
+    tail = (1 - level) / 2 * 100
+    return [float(np.percentile(means, tail)), float(np.percentile(means, 100 - tail))]
+
+
+def expected_calibration_error(gold: np.ndarray, p_positive: np.ndarray, bins: int = 10) -> float:
+    """ECE of the binary forecast p(positive): bin by confidence max(p, 1-p), weigh |accuracy - confidence|."""
+    p_positive = np.asarray(p_positive, dtype=float)
+    confidence = np.maximum(p_positive, 1 - p_positive)
+    correct = (p_positive >= 0.5).astype(int) == np.asarray(gold)
+    which = np.minimum(((confidence - 0.5) * 2 * bins).astype(int), bins - 1)
+    return float(sum(abs(correct[which == b].mean() - confidence[which == b].mean()) * (which == b).mean()
+                     for b in range(bins) if (which == b).any()))
+
+
+def binary_positive_probability(probs: np.ndarray) -> np.ndarray:
+    """p(positive) under the neutral-counts-as-positive mapping."""
+    return np.asarray(probs)[:, NEU] + np.asarray(probs)[:, POS]
+
+
+def length_bucket(texts) -> pd.Series:
+    """Each review's length bucket, in words."""
+    words = pd.Series([len(t.split()) for t in texts])
+    labels = [f"{int(lo) + 1}-{int(hi)}" if np.isfinite(hi) else f">{int(lo)}"
+              for lo, hi in zip(LENGTH_BUCKETS, LENGTH_BUCKETS[1:])]
+    return pd.cut(words, LENGTH_BUCKETS, labels=labels)
+
+
+def score(gold: np.ndarray, probs: np.ndarray, teacher_probs: np.ndarray | None = None, texts=None) -> dict:
+    """Accuracy (with 95% bootstrap CI), F1, confusion matrix, ECE, both mappings, agreement, by length."""
+    gold = np.asarray(gold)
     predicted = to_binary(probs)
-    labels = np.asarray(probs).argmax(axis=1)
-    return {
+    result = {
         "n": int(len(gold)),
         "accuracy": float(accuracy_score(gold, predicted)),
+        "accuracy_ci95": bootstrap_ci(predicted == gold),
         "f1": float(f1_score(gold, predicted, zero_division=0)),
+        "accuracy_pos_vs_neg": float(accuracy_score(gold, to_binary(probs, "pos_vs_neg"))),
+        "ece": expected_calibration_error(gold, binary_positive_probability(probs)),
         "confusion_matrix": confusion_matrix(gold, predicted, labels=[0, 1]).tolist(),
-        "label_counts": {name: int((labels == i).sum()) for i, name in enumerate(CLASSES)},
+        "label_counts": {name: int((np.asarray(probs).argmax(axis=1) == i).sum()) for i, name in enumerate(CLASSES)},
     }
+    if teacher_probs is not None:
+        result["agreement_with_teacher"] = float(np.mean(predicted == to_binary(teacher_probs)))
+    if texts is not None:
+        frame = pd.DataFrame({"bucket": length_bucket(texts), "correct": predicted == gold})
+        result["accuracy_by_length"] = {str(k): {"n": int(len(g)), "accuracy": float(g["correct"].mean())}
+                                        for k, g in frame.groupby("bucket", observed=True)}
+    return result
+
+
+def majority_probs(train_labels: np.ndarray, n: int) -> np.ndarray:
+    """Always the training sample's most common true label (ties: positive), as one-hot probabilities."""
+    positive = np.mean(train_labels) >= 0.5
+    probs = np.zeros((n, len(CLASSES)), dtype=np.float32)
+    probs[:, POS if positive else NEG] = 1
+    return probs
+
+
+def summary_table(models: dict) -> pd.DataFrame:
+    """One row per model: the headline figures."""
+    rows = {name: {"accuracy": m["accuracy"], "95% CI": "{:.3f}-{:.3f}".format(*m["accuracy_ci95"]),
+                   "F1": m["f1"], "acc. pos-vs-neg": m["accuracy_pos_vs_neg"], "ECE": m["ece"],
+                   "agreement w/ teacher": m.get("agreement_with_teacher")} for name, m in models.items()}
+    return pd.DataFrame(rows).T

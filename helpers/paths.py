@@ -56,6 +56,15 @@ class RunPaths:
         return self.models / "checkpoints"
 
     @property
+    def gold_student(self) -> Path:
+        """The ceiling: the same student trained on the true labels of the same training reviews."""
+        return self.models / "gold_supervised"
+
+    @property
+    def gold_checkpoints(self) -> Path:
+        return self.models / "checkpoints_gold"
+
+    @property
     def results(self) -> Path:
         return self.workdir / "results" / self.run_name
 

@@ -11,7 +11,7 @@ import seaborn as sns
 from .paths import atomic_path
 from .teacher import CLASSES
 
-MODEL_COLORS = {"teacher": "#4C72B0", "student": "#DD8452"}
+MODEL_COLORS = {"majority": "#8C8C8C", "teacher": "#4C72B0", "student": "#DD8452", "gold_supervised": "#55A868"}
 
 
 def style() -> None:
@@ -30,7 +30,7 @@ def accuracy_bars(metrics: dict, path: Path):
     """Teacher vs student accuracy against ground truth (the original's first figure)."""
     style()
     frame = pd.DataFrame({"model": list(metrics), "accuracy": [m["accuracy"] for m in metrics.values()]})
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = plt.subplots(figsize=(1.6 * len(frame) + 1.5, 4))
     sns.barplot(frame, x="model", y="accuracy", hue="model", palette=MODEL_COLORS, ax=ax, legend=False)
     for container in ax.containers:
         ax.bar_label(container, fmt="%.3f", padding=3)

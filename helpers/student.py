@@ -11,9 +11,13 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
+from .distill import DistillationTrainer, loss_weights
+from .inference import encode, predict_proba
 from .models import model_source, pick_device
 from .paths import read_json, write_json
-from .teacher import CLASSES
+from .teacher import CLASSES, content_key
+
+TRAINING_FILE = "training.json"
 
 ID2LABEL = dict(enumerate(CLASSES))
 LABEL2ID = {name: i for i, name in ID2LABEL.items()}
@@ -27,19 +31,34 @@ class TrainConfig:
     epochs: float = field(default=10, metadata={"help": "passes over the teacher-labelled training reviews"})
     learning_rate: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate, linear decay"})
     batch_size: int = field(default=8, metadata={"help": "reviews per training step (per device)"})
-    max_length: int = field(default=256, metadata={"help": "tokens kept per review, from the start"})
+    max_length: int = field(default=256, metadata={"help": "tokens kept per review"})
+    truncation: str = field(default="head", metadata={"help": "'head', or 'head_tail': first head_tokens + last tokens"})
+    head_tokens: int = field(default=128, metadata={"help": "tokens kept from the start with head_tail"})
+    distill_loss: str = field(default="hard", metadata={"help": "'hard' (CE on argmax), 'soft' (KD at T), 'mixed'"})
+    temperature: float = field(default=2.0, metadata={"help": "softmax temperature T of the soft loss"})
+    alpha: float = field(default=0.5, metadata={"help": "weight of the soft loss when distill_loss is 'mixed'"})
     seed: int = field(default=42, metadata={"help": "seeds model init, shuffling and dropout"})
     device: str = field(default="auto", metadata={"help": "'auto' takes the GPU when there is one"})
     eval_batch_size: int = field(default=64, metadata={"help": "reviews per evaluation batch"})
+    eval_each_epoch: bool = field(default=True, metadata={"help": "score the test reviews after each epoch"})
 
 
-def tokenized(tokenizer, frame: pd.DataFrame, labels: np.ndarray, max_length: int):
-    """A `datasets.Dataset` of unpadded token ids and labels; padding happens per batch."""
+def tokenized(tokenizer, rows: pd.DataFrame, config: TrainConfig):
+    """A `datasets.Dataset` of unpadded token ids plus `rows`' label columns; padding happens per batch."""
     from datasets import Dataset
 
-    data = Dataset.from_dict({"text": frame["text"].tolist(), "labels": labels.astype(int).tolist()})
-    return data.map(lambda batch: tokenizer(batch["text"], truncation=True, max_length=max_length),
-                    batched=True, remove_columns=["text"])
+    columns = {"input_ids": encode(tokenizer, rows["text"].tolist(), config.max_length, config.truncation,
+                                   config.head_tokens)}
+    for name in ("labels", "teacher_probs", "weight"):
+        if name in rows:
+            values = rows[name].tolist()
+            columns[name] = [np.asarray(v, dtype=np.float32).tolist() for v in values] if name == "teacher_probs" else values
+    return Dataset.from_dict(columns)
+
+
+def gold_rows(frame: pd.DataFrame) -> pd.DataFrame:
+    """Reviews with their true label as the class index (0 -> negative, 1 -> positive)."""
+    return pd.DataFrame({"text": frame["text"].to_numpy(), "labels": frame["label"].map(GOLD_TO_CLASS).to_numpy()})
 
 
 def binary_accuracy(eval_pred) -> dict:
@@ -64,25 +83,29 @@ def _fresh_checkpoints(folder: Path, settings: dict) -> None:
     write_json(settings, stamp)
 
 
-def train_student(student: str, train: pd.DataFrame, evaluation: pd.DataFrame, checkpoints: Path,
+def train_student(student: str, rows: pd.DataFrame, evaluation: pd.DataFrame, checkpoints: Path,
                   config: TrainConfig):
-    """Fine-tune `student` on `train.teacher_label`; evaluate each epoch on `evaluation`'s gold labels.
+    """Fine-tune `student` on `rows` (`text`, `labels`, optional `teacher_probs` and `weight`).
 
-    Checkpoints each epoch into `checkpoints` and resumes from the last one when rerun with the same settings.
+    The loss is `distillation_loss` as `config.distill_loss` says. With `eval_each_epoch`, `evaluation`'s
+    reviews are scored against their true labels after each epoch (a learning curve; nothing is selected on
+    it). Checkpoints each epoch into `checkpoints`, and resumes from the last one when rerun with the same
+    settings and data.
     """
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
-                              Trainer, TrainingArguments, set_seed)
+                              TrainingArguments, set_seed)
     from transformers.trainer_utils import get_last_checkpoint
 
+    alpha = loss_weights(config.distill_loss, config.alpha)
     source = model_source(student)
-    settings = {"student": student, "n_train": len(train), "train": asdict(config)}
-    _fresh_checkpoints(checkpoints, settings)
+    _fresh_checkpoints(checkpoints, {"student": student, "data": content_key(rows["text"].tolist()),
+                                     "labels": content_key(rows["labels"].astype(int).tolist()), "train": asdict(config)})
     set_seed(config.seed)
     tokenizer = AutoTokenizer.from_pretrained(source)
     model = AutoModelForSequenceClassification.from_pretrained(
         source, num_labels=len(CLASSES), id2label=ID2LABEL, label2id=LABEL2ID)
-    train_set = tokenized(tokenizer, train, train["teacher_label"].map(LABEL2ID).to_numpy(), config.max_length)
-    eval_set = tokenized(tokenizer, evaluation, evaluation["label"].map(GOLD_TO_CLASS).to_numpy(), config.max_length)
+    train_set = tokenized(tokenizer, rows if alpha > 0 else rows.drop(columns="teacher_probs", errors="ignore"), config)
+    eval_set = tokenized(tokenizer, gold_rows(evaluation), config) if config.eval_each_epoch else None
     device = pick_device(config.device)
     steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
     args = TrainingArguments(
@@ -91,38 +114,44 @@ def train_student(student: str, train: pd.DataFrame, evaluation: pd.DataFrame, c
         learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.eval_batch_size,
-        eval_strategy="epoch",
+        eval_strategy="epoch" if eval_set is not None else "no",
         save_strategy="epoch",
         save_total_limit=2,
         logging_strategy="steps",
         logging_steps=max(1, steps_per_epoch // 10),
         train_sampling_strategy="group_by_length",
+        remove_unused_columns=False,  # keep teacher_probs and weight for the loss
         seed=config.seed,
         use_cpu=device.type == "cpu",
         report_to="none",
         **_precision(device),
     )
-    trainer = Trainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
-                      processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
-                      compute_metrics=binary_accuracy)
+    trainer = DistillationTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
+                                  processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
+                                  compute_metrics=binary_accuracy, temperature=config.temperature, alpha=alpha)
     trainer.train(resume_from_checkpoint=get_last_checkpoint(str(checkpoints)))
     return trainer
 
 
-def predict_student(folder: Path, texts, batch_size: int = 64, device: str = "auto") -> np.ndarray:
-    """The saved student's class probabilities per text, truncated at the length it was trained with."""
+def predict_student(folder: Path, texts, batch_size: int = 64, device: str = "auto",
+                    desc: str = "student") -> np.ndarray:
+    """A saved student's class probabilities per text, truncated the way it was trained."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from .inference import predict_proba
-
+    settings = read_json(Path(folder) / TRAINING_FILE)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     model = AutoModelForSequenceClassification.from_pretrained(str(folder)).to(pick_device(device))
-    with tqdm(total=len(texts), desc="student", unit="review") as bar:
-        return predict_proba(model, tokenizer, list(texts), tokenizer.model_max_length, batch_size, progress=bar)
+    with tqdm(total=len(texts), desc=desc, unit="review") as bar:
+        return predict_proba(model, tokenizer, list(texts), settings["max_length"], batch_size, bar,
+                             settings["truncation"], settings["head_tokens"])
 
 
-def save_student(trainer, folder: Path, max_length: int) -> Path:
-    """Save model, tokenizer and label names so `pipeline('text-classification', model=folder)` works."""
-    trainer.processing_class.model_max_length = max_length  # pipeline(truncation=True) then cuts here
+def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -> Path:
+    """Save model, tokenizer and label names so `pipeline('text-classification', model=folder)` works.
+
+    `training.json` beside them records the settings and where the labels came from.
+    """
+    trainer.processing_class.model_max_length = config.max_length  # pipeline(truncation=True) then cuts here
     trainer.save_model(str(folder))
+    write_json({**asdict(config), **provenance}, Path(folder) / TRAINING_FILE)
     return folder

@@ -72,7 +72,8 @@ class VaderTeacher:
 class HFTeacher:
     """A Hugging Face sequence classifier whose labels name negative/(neutral)/positive."""
 
-    def __init__(self, name: str, max_length: int = 512, batch_size: int = 16, device: str = "auto"):
+    def __init__(self, name: str, max_length: int = 512, batch_size: int = 16, device: str = "auto",
+                 truncation: str = "head", head_tokens: int = 128):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         source = model_source(name)
@@ -81,25 +82,33 @@ class HFTeacher:
         self.columns = class_index(self.model.config.id2label)
         model_limit = getattr(self.tokenizer, "model_max_length", max_length) or max_length
         self.max_length = min(max_length, model_limit)
-        self.batch_size = batch_size
-        self.fingerprint = {"teacher": name, "source": source, "max_length": self.max_length}
+        self.batch_size, self.truncation, self.head_tokens = batch_size, truncation, head_tokens
+        self.fingerprint = {"teacher": name, "source": source, "max_length": self.max_length,
+                            "truncation": truncation, **({"head_tokens": head_tokens} if truncation == "head_tail" else {})}
 
     def predict(self, texts: Sequence[str], progress: tqdm | None = None) -> np.ndarray:
         """Class probabilities (negative, neutral, positive) per text; 0 for a class the model lacks."""
-        raw = predict_proba(self.model, self.tokenizer, texts, self.max_length, self.batch_size, progress)
+        raw = predict_proba(self.model, self.tokenizer, texts, self.max_length, self.batch_size, progress,
+                            self.truncation, self.head_tokens)
         probs = np.zeros((len(texts), len(CLASSES)), dtype=np.float32)
         probs[:, self.columns] = raw
         return probs
 
 
-def load_teacher(name: str, max_length: int = 512, batch_size: int = 16, device: str = "auto"):
-    """`vader`, or a Hugging Face model id / local folder / `pkg:<module>`."""
+def load_teacher(name: str, max_length: int = 512, batch_size: int = 16, device: str = "auto",
+                 truncation: str = "head", head_tokens: int = 128):
+    """`vader` (which always reads the whole review), or a Hugging Face model id / local folder / `pkg:<module>`.
+
+    `truncation`: `head`, `head_tail` or `chunks` (mean over windows covering the whole review).
+    """
+    if truncation not in ("head", "head_tail", "chunks"):
+        raise ConfigError(f"teacher truncation {truncation!r} is not one of head, head_tail, chunks")
     if name.lower() == "vader":
         return VaderTeacher()
-    return HFTeacher(name, max_length, batch_size, device)
+    return HFTeacher(name, max_length, batch_size, device, truncation, head_tokens)
 
 
-def _key(obj) -> str:
+def content_key(obj) -> str:
     """Short stable hash of a JSON-able object or a string."""
     data = obj if isinstance(obj, str) else json.dumps(obj, sort_keys=True)
     return hashlib.sha256(data.encode("utf-8")).hexdigest()[:20]
@@ -113,7 +122,7 @@ class AnnotationCache:
     """
 
     def __init__(self, root: Path, fingerprint: dict):
-        self.folder = Path(root) / _key(fingerprint)
+        self.folder = Path(root) / content_key(fingerprint)
         self.folder.mkdir(parents=True, exist_ok=True)
         write_json(fingerprint, self.folder / "teacher.json")
 
@@ -141,7 +150,7 @@ def annotate(teacher, texts: Sequence[str], cache_root: Path, chunk_size: int = 
              desc: str = "teacher") -> np.ndarray:
     """The teacher's probabilities for `texts`, reusing cached ones and caching new ones chunk by chunk."""
     cache = AnnotationCache(cache_root, teacher.fingerprint)
-    hashes = [_key(text) for text in texts]
+    hashes = [content_key(text) for text in texts]
     known = cache.load()
     todo = list(dict.fromkeys(h for h in hashes if h not in known))
     first_text = {h: text for h, text in zip(hashes, texts)}

@@ -3,7 +3,7 @@
 import numpy as np
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-from helpers.inference import length_sorted_batches, predict_proba
+from helpers.inference import encode, predict_proba
 
 
 def test_bucketed_equals_one_by_one(tiny_teacher, mini_imdb):
@@ -17,6 +17,25 @@ def test_bucketed_equals_one_by_one(tiny_teacher, mini_imdb):
     np.testing.assert_allclose(bucketed, single, atol=1e-5)
 
 
-def test_length_sorted_batches_cover_every_index_once():
-    batches = length_sorted_batches([5, 1, 9, 3, 7], batch_size=2)
-    assert [b.tolist() for b in batches] == [[2, 4], [0, 3], [1]]
+def test_head_tail_keeps_first_and_last_tokens(tiny_teacher):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_teacher)
+    text = " ".join(f"w{i}" for i in range(300))
+    content = tokenizer(text, add_special_tokens=False)["input_ids"]
+    [ids] = encode(tokenizer, [text], max_length=20, truncation="head_tail", head_tokens=6)
+    assert len(ids) == 20
+    assert ids[0] == tokenizer.cls_token_id and ids[-1] == tokenizer.sep_token_id
+    assert ids[1:7] == content[:6] and ids[7:-1] == content[-12:]
+    [short] = encode(tokenizer, ["a short review"], max_length=20, truncation="head_tail", head_tokens=6)
+    assert short == encode(tokenizer, ["a short review"], max_length=20)[0]  # nothing cut, nothing changed
+    [head] = encode(tokenizer, [text], max_length=20)
+    assert head[1:-1] == content[:18]
+
+
+def test_chunks_average_windows_covering_the_text(tiny_teacher):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_teacher)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_teacher)
+    text = " ".join(f"w{i}" for i in range(70))  # 140 content tokens -> windows of 48 content tokens: 3
+    pieces = tokenizer(text, add_special_tokens=False)["input_ids"]
+    window_texts = [tokenizer.decode(pieces[i:i + 48]) for i in range(0, len(pieces), 48)]
+    expected = predict_proba(model, tokenizer, window_texts, max_length=50).mean(axis=0)
+    np.testing.assert_allclose(predict_proba(model, tokenizer, [text], 50, truncation="chunks")[0], expected, atol=1e-5)

@@ -1,0 +1,128 @@
+"""Turning teacher annotations into training targets, and the distillation loss.
+
+Nothing here reads a ground-truth label: the targets come from the teacher's probabilities alone, and from a
+class prior the user states.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from transformers import Trainer
+
+from .errors import ConfigError
+from .teacher import CLASSES, PROB_COLUMNS
+
+LOSSES = ("hard", "soft", "mixed")
+BALANCING = ("none", "resample", "reweight")
+
+
+def parse_prior(text: str) -> np.ndarray | None:
+    """'0.5,0,0.5' (negative, neutral, positive) -> a normalised array; '' -> None (no correction)."""
+    if not text.strip():
+        return None
+    try:
+        prior = np.array([float(x) for x in text.split(",")])
+    except ValueError:
+        prior = np.array([])
+    if prior.shape != (len(CLASSES),) or (prior < 0).any() or prior.sum() <= 0:
+        raise ConfigError(f"class_prior {text!r} must be three non-negative numbers for "
+                          f"{','.join(CLASSES)}, e.g. '0.5,0,0.5'")
+    return prior / prior.sum()
+
+
+def prior_correct(probs: np.ndarray, prior: np.ndarray | None, iterations: int = 100) -> np.ndarray:
+    """Shift the teacher's distribution toward `prior`: add per-class log-biases until the mean matches it.
+
+    q(y|x) is proportional to p(y|x) * exp(b_y), with b fitted on this pool so that mean_x q(y|x) = prior_y
+    (iterative proportional fitting); a class with prior 0 is removed. With a well-calibrated teacher this is
+    the label-shift correction of Saerens et al. (2002); it also moves the argmax of a saturated teacher.
+    """
+    if prior is None or len(probs) == 0:
+        return probs
+    keep = prior > 0
+    log_p = np.log(np.clip(probs, 1e-12, 1.0))
+    bias = np.zeros(len(prior))
+    for _ in range(iterations):
+        logits = np.where(keep, log_p + bias, -np.inf)
+        q = np.exp(logits - logits.max(axis=1, keepdims=True))
+        q /= q.sum(axis=1, keepdims=True)
+        bias[keep] += np.log(prior[keep] / np.clip(q.mean(axis=0)[keep], 1e-12, None))
+    return q.astype(np.float32)
+
+
+def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: float = 0.0,
+                     balance: str = "none", seed: int = 42) -> pd.DataFrame:
+    """The teacher-labelled pool as training rows: `text`, `labels` (argmax), `teacher_probs`, `weight`.
+
+    In order: prior correction, then dropping rows whose top probability is below `min_confidence`, then
+    balancing negative vs positive (IMDB has no neutral class, so neutral rows keep weight 1): `resample`
+    draws the smaller class with replacement up to the larger one's count, `reweight` weights each inversely
+    to its count.
+    """
+    if balance not in BALANCING:
+        raise ConfigError(f"balance {balance!r} is not one of {BALANCING}")
+    probs = prior_correct(pool[PROB_COLUMNS].to_numpy(np.float32), parse_prior(class_prior))
+    rows = pd.DataFrame({"text": pool["text"].to_numpy(), "labels": probs.argmax(axis=1),
+                         "teacher_probs": list(probs), "weight": 1.0})
+    rows = rows[probs.max(axis=1) >= min_confidence].reset_index(drop=True)
+    if rows.empty:
+        raise ConfigError(f"min_confidence {min_confidence} leaves no training review: lower it")
+    polar = [CLASSES.index("negative"), CLASSES.index("positive")]
+    counts = rows["labels"].value_counts()
+    present = [c for c in polar if counts.get(c, 0) > 0]
+    if balance == "reweight" and len(present) == 2:
+        target = sum(counts[c] for c in present) / 2
+        rows["weight"] = [target / counts[y] if y in present else 1.0 for y in rows["labels"]]
+    elif balance == "resample" and len(present) == 2:
+        small, large = sorted(present, key=lambda c: counts[c])
+        extra = rows[rows["labels"] == small].sample(counts[large] - counts[small], replace=True, random_state=seed)
+        rows = pd.concat([rows, extra]).sample(frac=1, random_state=seed).reset_index(drop=True)
+    return rows
+
+
+def distillation_loss(logits: torch.Tensor, labels: torch.Tensor, teacher_probs: torch.Tensor | None,
+                      temperature: float = 2.0, alpha: float = 0.5, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """alpha * T^2 * KL(p_T || softmax(z / T)) + (1 - alpha) * CE(z, y), averaged with `weights`.
+
+    z are the student's logits, y the teacher's argmax label, and p_T the teacher's distribution at temperature
+    T, softmax(log p / T) (Hinton et al. 2015); T^2 keeps the soft term's gradients on the scale of the hard
+    one. alpha = 0 is plain cross-entropy on hard labels, alpha = 1 pure soft-target distillation. Without
+    teacher probabilities (gold labels, evaluation) it is the cross-entropy alone.
+    """
+    per_review = F.cross_entropy(logits, labels, reduction="none")
+    if teacher_probs is not None and alpha > 0:
+        target = F.softmax(torch.log(teacher_probs.clamp_min(1e-8)) / temperature, dim=-1)
+        log_student = F.log_softmax(logits / temperature, dim=-1)
+        soft = (target * (torch.log(target.clamp_min(1e-12)) - log_student)).sum(-1) * temperature ** 2
+        per_review = alpha * soft + (1 - alpha) * per_review
+    if weights is None:
+        return per_review.mean()
+    return (per_review * weights).sum() / weights.sum()
+
+
+def loss_weights(distill_loss: str, alpha: float) -> float:
+    """The alpha that `distill_loss` means: hard 0, soft 1, mixed as given."""
+    if distill_loss not in LOSSES:
+        raise ConfigError(f"distill_loss {distill_loss!r} is not one of {LOSSES}")
+    if not 0 <= alpha <= 1:
+        raise ConfigError(f"alpha {alpha} must be between 0 and 1")
+    return {"hard": 0.0, "soft": 1.0, "mixed": alpha}[distill_loss]
+
+
+class DistillationTrainer(Trainer):
+    """A `Trainer` whose loss is `distillation_loss`: the batch may carry `teacher_probs` and `weight`."""
+
+    def __init__(self, *args, temperature: float = 2.0, alpha: float = 0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.temperature, self.alpha = temperature, alpha
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        teacher_probs = inputs.pop("teacher_probs", None)
+        weights = inputs.pop("weight", None)
+        labels = inputs.pop("labels")
+        outputs = model(**inputs)
+        loss = distillation_loss(outputs.logits, labels, teacher_probs, self.temperature, self.alpha, weights)
+        return (loss, outputs) if return_outputs else loss
