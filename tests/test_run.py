@@ -56,17 +56,20 @@ def test_smoke_run_writes_every_artifact(smoke_run):
                  "models/smoke/distilled_sentiment/config.json", "results/smoke/metrics.json",
                  "results/smoke/figures/teacher_vs_student_accuracy.png",
                  "results/smoke/figures/teacher_vs_student_label_distribution.png",
-                 "results/smoke/train_history.json"] + [f"results/smoke/notebooks/{nb.name}" for nb in notebooks()]:
+                 "results/smoke/train_history.json", "models/smoke/distilled_sentiment/training.json",
+                 "results/smoke/test_predictions.csv"] + [f"results/smoke/notebooks/{nb.name}" for nb in notebooks()]:
         assert (workdir / path).stat().st_size > 0, path
 
 
 def test_smoke_run_metrics_and_record(smoke_run):
     workdir, results = smoke_run
     metrics = json.loads((results / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"teacher", "student"} and "neutral" in metrics["mapping"]
+    assert set(metrics["models"]) == {"majority", "teacher", "student"} and "neutral" in metrics["mapping"]
     for scores in metrics["models"].values():
         assert scores["n"] == 40 and 0 <= scores["accuracy"] <= 1
+        assert scores["accuracy_ci95"][0] <= scores["accuracy"] <= scores["accuracy_ci95"][1]
         assert sum(map(sum, scores["confusion_matrix"])) == 40
+    assert metrics["models"]["majority"]["accuracy"] == 0.5  # the test sample is stratified
     record = json.loads((results / "run.json").read_text())
     assert [s["notebook"] for s in record["steps"]] == [nb.stem for nb in notebooks()]
     assert all(s["status"] == "ok" and s["seconds"] > 0 for s in record["steps"])
