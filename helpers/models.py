@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 
 import torch
 
@@ -36,7 +37,9 @@ def model_source(name: str) -> str:
 def pick_device(device: str = "auto") -> torch.device:
     """`auto` takes the GPU when there is one; otherwise the named device."""
     if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+        if not torch.cuda.is_available():
+            return torch.device("cpu")
+        return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))  # one GPU per torchrun process
     if device.startswith("cuda") and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} asked for, but no CUDA GPU is visible; use device='auto' or 'cpu'")
     return torch.device(device)

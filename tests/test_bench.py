@@ -1,0 +1,20 @@
+"""The benchmark's quick mode runs end to end and reports every ratio (no timing is asserted)."""
+
+import json
+import subprocess
+import sys
+
+from helpers.bench import GOALS
+from helpers.paths import PROJECT_ROOT
+
+
+def test_bench_quick_runs_and_reports_every_ratio(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "helpers.bench", "--quick", "--data-dir", "tests/data/mini_imdb",
+                           "--out", str(tmp_path)], capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=900)
+    assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads((tmp_path / "bench.json").read_text())
+    assert set(report["results"]) == set(GOALS)
+    assert all(report["results"][name]["ratio"] > 0 for name in GOALS)
+    assert report["results"]["annotation"]["max_abs_prob_diff"] < 1e-4  # same answers as the original's way
+    assert (tmp_path / "bench.png").stat().st_size > 0
+    assert "annotation" in done.stdout and "ratio" in done.stdout

@@ -1,0 +1,30 @@
+"""Sharded annotation under torchrun (2 CPU processes, gloo) equals a single-process run."""
+
+import shutil
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+from helpers.paths import PROJECT_ROOT
+
+
+@pytest.mark.skipif(shutil.which("torchrun") is None and not (PROJECT_ROOT / ".venv/bin/torchrun").exists(),
+                    reason="torchrun not installed")
+def test_torchrun_sharded_annotation_equals_one_process(tmp_path, tiny_teacher, mini_imdb):
+    reviews = pd.read_csv(mini_imdb / "train.csv").head(37)  # odd count: uneven shards
+    reviews.to_csv(tmp_path / "reviews.csv", index=False)
+    common = ["-m", "helpers.annotate", "--teacher", str(tiny_teacher), "--reviews", str(tmp_path / "reviews.csv"),
+              "--batch-size", "4", "--device", "cpu", "--max-length", "64"]
+    single = subprocess.run([sys.executable, *common, "--out", str(tmp_path / "one.csv"),
+                             "--cache", str(tmp_path / "cache1")], capture_output=True, text=True)
+    assert single.returncode == 0, single.stderr
+    sharded = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                              "--master_port", "29517", *common, "--out", str(tmp_path / "two.csv"),
+                              "--cache", str(tmp_path / "cache2")], capture_output=True, text=True, timeout=300)
+    assert sharded.returncode == 0, sharded.stderr[-2000:]
+    one, two = pd.read_csv(tmp_path / "one.csv"), pd.read_csv(tmp_path / "two.csv")
+    pd.testing.assert_frame_equal(one, two, atol=1e-5)
+    shards = list((tmp_path / "cache2").rglob("part-*.parquet"))
+    assert {s.stem.rsplit("-", 1)[1] for s in shards} == {"0", "1"}  # both ranks did work
