@@ -93,3 +93,19 @@ def summary_table(models: dict) -> pd.DataFrame:
                    "F1": m["f1"], "acc. pos-vs-neg": m["accuracy_pos_vs_neg"], "ECE": m["ece"],
                    "agreement w/ teacher": m.get("agreement_with_teacher")} for name, m in models.items()}
     return pd.DataFrame(rows).T
+
+
+def confident_disagreements(frame: pd.DataFrame, teacher_probs: np.ndarray, student_probs: np.ndarray,
+                            n: int = 8, excerpt: int = 160) -> pd.DataFrame:
+    """The `n` reviews where teacher and student disagree (binary) most confidently, with short excerpts."""
+    teacher, student = to_binary(teacher_probs), to_binary(student_probs)
+    confidence = np.abs(binary_positive_probability(teacher_probs) - binary_positive_probability(student_probs))
+    chosen = np.argsort(-np.where(teacher != student, confidence, -1))[:min(n, int((teacher != student).sum()))]
+    names = np.array(["negative", "positive"])
+    return pd.DataFrame({
+        "excerpt": [t[:excerpt].replace("<br />", " ") + ("..." if len(t) > excerpt else "")
+                    for t in frame["text"].to_numpy()[chosen]],
+        "true": names[frame["label"].to_numpy()[chosen]],
+        "teacher": [f"{names[t]} ({p:.2f})" for t, p in zip(teacher[chosen], binary_positive_probability(teacher_probs)[chosen])],
+        "student": [f"{names[s]} ({p:.2f})" for s, p in zip(student[chosen], binary_positive_probability(student_probs)[chosen])],
+    })

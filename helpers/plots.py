@@ -52,3 +52,109 @@ def label_distribution(metrics: dict, path: Path):
     ax.set(xlabel="predicted label", ylabel="test reviews", title="Teacher vs student label distribution")
     save(fig, path)
     return fig
+
+
+def confusion_matrices(models: dict, path: Path):
+    """Confusion matrices (true vs predicted, binary), one panel per model, side by side."""
+    style()
+    fig, axes = plt.subplots(1, len(models), figsize=(3.6 * len(models), 3.4), squeeze=False)
+    for ax, (name, m) in zip(axes[0], models.items()):
+        sns.heatmap(pd.DataFrame(m["confusion_matrix"], index=["negative", "positive"],
+                                 columns=["negative", "positive"]),
+                    annot=True, fmt="d", cmap="Blues", cbar=False, ax=ax, annot_kws={"size": 12})
+        ax.set(title=f"{name} (acc {m['accuracy']:.3f})", xlabel="predicted", ylabel="true" if ax is axes[0][0] else "")
+    fig.tight_layout()
+    save(fig, path)
+    return fig
+
+
+def reliability_diagram(gold, p_positive: dict, path: Path, bins: int = 10):
+    """Observed share of positive reviews against predicted p(positive), per model; the diagonal is perfect."""
+    style()
+    rows = []
+    for name, p in p_positive.items():
+        frame = pd.DataFrame({"p": p, "gold": gold})
+        frame["bin"] = pd.cut(frame["p"], [i / bins for i in range(bins + 1)], include_lowest=True)
+        grouped = frame.groupby("bin", observed=True).agg(predicted=("p", "mean"), observed=("gold", "mean"),
+                                                          reviews=("p", "size"))
+        rows.append(grouped.assign(model=name))
+    data = pd.concat(rows)
+    fig, ax = plt.subplots(figsize=(5, 4.5))
+    ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
+    sns.lineplot(data, x="predicted", y="observed", hue="model", palette=MODEL_COLORS, marker="o", ax=ax)
+    sns.scatterplot(data, x="predicted", y="observed", hue="model", size="reviews", palette=MODEL_COLORS,
+                    sizes=(20, 300), ax=ax, legend=False, alpha=0.5)
+    ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted p(positive)", ylabel="share truly positive",
+           title="Reliability (marker size: reviews per bin)")
+    ax.legend(loc="upper left", fontsize="small")
+    save(fig, path)
+    return fig
+
+
+def training_curves(histories: dict, path: Path):
+    """Training loss per logged step and test accuracy per epoch, from the Trainer's log history."""
+    style()
+    fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
+    colors = {"student": MODEL_COLORS["student"], "gold_supervised": MODEL_COLORS["gold_supervised"]}
+    for name, history in histories.items():
+        frame = pd.DataFrame(history)
+        if "loss" in frame:
+            steps = frame.dropna(subset=["loss"])
+            loss_ax.plot(steps["step"], steps["loss"], label=name, color=colors.get(name))
+        if "eval_accuracy" in frame:
+            evals = frame.dropna(subset=["eval_accuracy"])
+            acc_ax.plot(evals["epoch"], evals["eval_accuracy"], marker="o", label=name, color=colors.get(name))
+    loss_ax.set(xlabel="step", ylabel="training loss", title="Training loss")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy vs true labels", title="Test accuracy after each epoch")
+    for ax in (loss_ax, acc_ax):
+        if ax.lines:
+            ax.legend()
+    fig.tight_layout()
+    save(fig, path)
+    return fig
+
+
+def accuracy_by_length(models: dict, path: Path):
+    """Accuracy per review-length bucket, per model; bucket sizes on the x labels."""
+    style()
+    rows = [{"model": name, "length (words)": bucket, "accuracy": v["accuracy"], "n": v["n"]}
+            for name, m in models.items() for bucket, v in m["accuracy_by_length"].items()]
+    frame = pd.DataFrame(rows)
+    counts = frame.drop_duplicates("length (words)").set_index("length (words)")["n"]
+    frame["length (words)"] = [f"{b}\n(n={counts[b]})" for b in frame["length (words)"]]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    sns.barplot(frame, x="length (words)", y="accuracy", hue="model", palette=MODEL_COLORS, ax=ax)
+    ax.set(ylim=(0, 1), title="Accuracy by review length")
+    ax.legend(loc="lower left", ncols=len(models))
+    save(fig, path)
+    return fig
+
+
+def agreement_heatmap(teacher_labels, student_labels, path: Path):
+    """Share of test reviews per (teacher label, student label) pair; the diagonal is agreement."""
+    style()
+    table = pd.crosstab(pd.Categorical(teacher_labels, CLASSES), pd.Categorical(student_labels, CLASSES),
+                        normalize="all", dropna=False)
+    fig, ax = plt.subplots(figsize=(4.8, 4))
+    sns.heatmap(table, annot=True, fmt=".1%", cmap="Oranges", cbar=False, ax=ax)
+    agree = float(sum(table.iloc[i, i] for i in range(len(CLASSES))))
+    ax.set(xlabel="student label", ylabel="teacher label", title=f"Teacher-student agreement: {agree:.1%}")
+    save(fig, path)
+    return fig
+
+
+def speed_and_size(bench: dict, path: Path):
+    """Student vs teacher architecture: inference throughput and size, from the benchmark's results."""
+    style()
+    sizes = bench["results"]["student_vs_teacher"]
+    frame = pd.DataFrame([{"model": "teacher (RoBERTa-base)", **sizes["teacher_roberta_base"]},
+                          {"model": "student (DistilBERT-base)", **sizes["student_distilbert_base"]}])
+    fig, (speed_ax, size_ax) = plt.subplots(1, 2, figsize=(9, 3.2))
+    palette = [MODEL_COLORS["teacher"], MODEL_COLORS["student"]]
+    sns.barplot(frame, y="model", x="reviews_per_s", hue="model", palette=palette, ax=speed_ax, legend=False)
+    sns.barplot(frame, y="model", x="size_mb_fp32", hue="model", palette=palette, ax=size_ax, legend=False)
+    speed_ax.set(xlabel="reviews / s", ylabel="", title=f"Throughput ({sizes['ratio']:.2f}x) on {bench['device']}")
+    size_ax.set(xlabel="MB (fp32 weights)", ylabel="", yticklabels=[], title="Size")
+    fig.tight_layout()
+    save(fig, path)
+    return fig

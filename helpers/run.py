@@ -15,6 +15,7 @@ import yaml
 
 from .errors import ConfigError, UserError
 from .paths import PROJECT_ROOT, RunPaths, write_json
+from .report import publish
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 PROFILE_DIR = PROJECT_ROOT / "params"
@@ -133,6 +134,12 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
         record["finished"] = _now()
         write_json(record, paths.results / "run.json")
         print(f"[{i}/{len(chosen)}] {nb.stem} done in {step['seconds']:.1f}s", flush=True)
+    if chosen and chosen[-1] == notebooks()[-1]:
+        start = time.perf_counter()
+        record["report"] = str(publish(str(paths.workdir), paths.run_name))
+        record["steps"].append({"notebook": "report", "status": "ok", "seconds": round(time.perf_counter() - start, 2)})
+        write_json(record, paths.results / "run.json")
+        print(f"report: {record['report']}", flush=True)
     return paths.results
 
 

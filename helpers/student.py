@@ -14,7 +14,7 @@ from tqdm import tqdm
 from .distill import DistillationTrainer, loss_weights
 from .inference import encode, predict_proba
 from .models import model_source, pick_device
-from .paths import read_json, write_json
+from .paths import atomic_path, read_json, write_json
 from .teacher import CLASSES, content_key
 
 TRAINING_FILE = "training.json"
@@ -155,3 +155,59 @@ def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -
     trainer.save_model(str(folder))
     write_json({**asdict(config), **provenance}, Path(folder) / TRAINING_FILE)
     return folder
+
+
+def write_model_card(folder: Path, metrics: dict) -> Path:
+    """`README.md` in Hugging Face model-card form: what the student is, how it was made, how it scored."""
+    settings = read_json(Path(folder) / TRAINING_FILE)
+    teacher = settings.get("teacher") or {}
+    teacher_name = teacher.get("teacher", "unknown") if isinstance(teacher, dict) else teacher
+    scores = metrics["models"]
+    rows = "\n".join(f"| {name} | {m['accuracy']:.3f} ({m['accuracy_ci95'][0]:.3f}-{m['accuracy_ci95'][1]:.3f}) "
+                     f"| {m['f1']:.3f} | {m['ece']:.3f} |" for name, m in scores.items())
+    card = f"""---
+language: en
+pipeline_tag: text-classification
+tags: [sentiment-analysis, knowledge-distillation, imdb]
+datasets: [stanfordnlp/imdb]
+metrics: [accuracy, f1]
+---
+
+# Distilled sentiment student (run `{metrics['run_name']}`)
+
+A 3-class (negative / neutral / positive) sentiment classifier fine-tuned from `{settings['student']}` on the
+annotations of the teacher `{teacher_name}` over {settings['n_pool']:,} IMDB
+reviews ({settings.get('n_training_rows', settings['n_pool']):,} training rows after filtering and balancing).
+It never saw IMDB's labels of its training reviews.
+
+```python
+from transformers import pipeline
+classify = pipeline("text-classification", model="path/to/this/folder")
+classify("A wonderful, moving film.", truncation=True)
+```
+
+## Training
+
+| setting | value |
+|---|---|
+""" + "\n".join(f"| {k} | {v} |" for k, v in settings.items() if k not in ("teacher", "student")) + f"""
+| teacher | {teacher} |
+
+## Evaluation
+
+{metrics['n_test']:,} IMDB test reviews, stratified by label. Mapping to IMDB's binary labels: {metrics['mapping']}.
+Accuracy with its 95% bootstrap interval; ECE is the expected calibration error of p(positive).
+
+| model | accuracy (95% CI) | F1 | ECE |
+|---|---|---|---|
+{rows}
+
+## Limitations
+
+Trained on movie reviews labelled by a teacher that makes systematic errors; IMDB has no neutral class, so the
+neutral output is rarely meaningful. With `truncation=True`, `pipeline` reads the first {settings['max_length']}
+tokens; the project's own inference uses `{settings['truncation']}` truncation.
+"""
+    with atomic_path(Path(folder) / "README.md") as tmp:
+        tmp.write_text(card)
+    return Path(folder) / "README.md"

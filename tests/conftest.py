@@ -34,3 +34,12 @@ def save_tiny_roberta(folder: Path, id2label: dict) -> Path:
 def tiny_teacher(tmp_path_factory) -> Path:
     """A tiny random 3-class sentiment RoBERTa (labels negative/neutral/positive)."""
     return save_tiny_roberta(tmp_path_factory.mktemp("tiny_teacher"), CLASS_NAMES)
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory):
+    """The smoke profile run end to end (report included) into a temporary workdir: (workdir, results folder)."""
+    from helpers.run import run
+
+    workdir = tmp_path_factory.mktemp("smoke_run")
+    return workdir, run("smoke", {"workdir": str(workdir)})

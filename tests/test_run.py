@@ -42,13 +42,6 @@ def test_numbers_from_the_command_line_are_typed():
     assert isinstance(params["epochs"], float)
 
 
-@pytest.fixture(scope="module")
-def smoke_run(tmp_path_factory):
-    """The smoke profile, run end to end into a temporary workdir."""
-    workdir = tmp_path_factory.mktemp("smoke_run")
-    return workdir, run("smoke", {"workdir": str(workdir)})
-
-
 def test_smoke_run_writes_every_artifact(smoke_run):
     workdir, results = smoke_run
     assert results == workdir / "results" / "smoke"
@@ -71,7 +64,7 @@ def test_smoke_run_metrics_and_record(smoke_run):
         assert sum(map(sum, scores["confusion_matrix"])) == 40
     assert metrics["models"]["majority"]["accuracy"] == 0.5  # the test sample is stratified
     record = json.loads((results / "run.json").read_text())
-    assert [s["notebook"] for s in record["steps"]] == [nb.stem for nb in notebooks()]
+    assert [s["notebook"] for s in record["steps"]] == [nb.stem for nb in notebooks()] + ["report"]
     assert all(s["status"] == "ok" and s["seconds"] > 0 for s in record["steps"])
     assert record["parameters"]["n_train"] == 48 and record["packages"]["transformers"].startswith("5.")
 
