@@ -58,7 +58,12 @@ def _read_hub(dataset_id: str, split: str) -> pd.DataFrame:
     """A split of a hub dataset with `text` and `label` columns."""
     from datasets import load_dataset
 
-    frame = load_dataset(dataset_id, split=split).to_pandas()
+    from .models import hub_error
+
+    try:
+        frame = load_dataset(dataset_id, split=split).to_pandas()
+    except (OSError, ConnectionError) as err:
+        raise DataError(str(hub_error("dataset", dataset_id, "data_dir", err))) from None
     return _standardise(frame, source=f"{dataset_id} [{split}]", split=split)
 
 
@@ -71,8 +76,18 @@ def _standardise(frame: pd.DataFrame, source: str, split: str) -> pd.DataFrame:
     if "review_id" not in frame.columns:
         frame = frame.assign(review_id=[f"{split}/{i}" for i in range(len(frame))])
     frame = frame[COLUMNS].reset_index(drop=True)
+    if frame.empty:
+        raise DataError(f"{source} has no reviews: fill it, or point data_dir at the full data")
     validate(frame, source, labelled=split != "unsupervised")
-    return frame
+    return drop_duplicates(frame, source)
+
+
+def drop_duplicates(frame: pd.DataFrame, source: str) -> pd.DataFrame:
+    """The rule for repeated reviews: identical text within a split counts once, the first occurrence kept."""
+    duplicated = frame["text"].duplicated(keep="first")
+    if duplicated.any():
+        print(f"{source}: dropped {int(duplicated.sum())} duplicate review(s) (identical text; first kept)")
+    return frame[~duplicated].reset_index(drop=True)
 
 
 def validate(frame: pd.DataFrame, source: str, labelled: bool = True) -> None:

@@ -34,6 +34,54 @@ def model_source(name: str) -> str:
     return name
 
 
+def hub_reachable(timeout: float = 5.0) -> bool:
+    """True if the Hugging Face hub's host answers a TCP connection within `timeout` seconds."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    url = urlparse(constants.ENDPOINT)
+    try:
+        socket.create_connection((url.hostname, url.port or 443), timeout=timeout).close()
+        return True
+    except OSError:
+        return False
+
+
+def go_offline_if_hub_unreachable() -> bool:
+    """Set HF_HUB_OFFLINE=1 (for this process and the kernels it starts) when the hub can't be reached.
+
+    Offline, the libraries use their local caches and fail in seconds instead of retrying for minutes.
+    """
+    if os.environ.get("HF_HUB_OFFLINE", "0").lower() in ("1", "true", "yes"):
+        return True
+    if hub_reachable():
+        return False
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    print("the Hugging Face hub is unreachable: working offline (HF_HUB_OFFLINE=1), from local caches only")
+    return True
+
+
+def hub_error(what: str, name: str, parameter: str, err: Exception) -> ConfigError:
+    """A one-line explanation of a failed hub download, with the two ways out."""
+    reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+    return ConfigError(f"could not get {what} {name!r} from the Hugging Face hub ({reason}). Download it where "
+                       f"there is a network (`hf download {name}`) and set {parameter}=<local folder>, "
+                       "or run the offline profile (--profile offline)")
+
+
+def from_pretrained(loader, name: str, parameter: str, **kwargs):
+    """`loader.from_pretrained` for a hub id, local folder or `pkg:<module>`; hub failures become one line."""
+    source = model_source(name)
+    try:
+        return loader.from_pretrained(source, **kwargs)
+    except OSError as err:
+        if source != name:  # a local folder: its own error says more
+            raise
+        raise hub_error("model", name, parameter, err) from None
+
+
 def pick_device(device: str = "auto") -> torch.device:
     """`auto` takes the GPU when there is one; otherwise the named device."""
     if device == "auto":

@@ -14,7 +14,8 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError, UserError
-from .paths import PROJECT_ROOT, RunPaths, write_json
+from .models import go_offline_if_hub_unreachable
+from .paths import PROJECT_ROOT, RunPaths, resolve, write_json
 from .report import publish
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -80,6 +81,13 @@ def _typed(name: str, value, kind: str):
     return float(value) if kind == "float" else value
 
 
+def needs_hub(params: dict) -> bool:
+    """True if the run names a hub dataset or a hub model."""
+    models = [params.get(k, "") for k in ("teacher", "student")]
+    return params.get("data_dir") == "" or any(
+        m and m.lower() != "vader" and not m.startswith("pkg:") and not resolve(m).exists() for m in models)
+
+
 def environment() -> dict:
     """Package versions, Python, git commit and compute device, for run.json."""
     import torch
@@ -111,6 +119,8 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
     params = check_parameters({"run_name": profile.rsplit("/", 1)[-1].removesuffix(".yaml"),
                                **load_profile(profile), **(overrides or {})}, declared)
     paths = RunPaths.of(params.get("workdir", "."), params["run_name"])
+    if needs_hub(params):
+        go_offline_if_hub_unreachable()  # kernels inherit it: fail in seconds, not after minutes of retries
     record = {"profile": profile, "parameters": params, "started": _now(), **environment(), "steps": []}
     print(f"run {params['run_name']!r} ({profile}) -> {paths.results}", flush=True)
     for i, nb in enumerate(chosen, 1):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from tqdm import tqdm
 
 from .distill import DistillationTrainer, loss_weights
 from .inference import encode, predict_proba
-from .models import model_source, pick_device
+from .models import from_pretrained, pick_device
 from .paths import atomic_path, read_json, write_json
 from .teacher import CLASSES, content_key
 
@@ -84,7 +85,7 @@ def _fresh_checkpoints(folder: Path, settings: dict) -> None:
 
 
 def train_student(student: str, rows: pd.DataFrame, evaluation: pd.DataFrame, checkpoints: Path,
-                  config: TrainConfig):
+                  config: TrainConfig, callbacks: list | None = None):
     """Fine-tune `student` on `rows` (`text`, `labels`, optional `teacher_probs` and `weight`).
 
     The loss is `distillation_loss` as `config.distill_loss` says. With `eval_each_epoch`, `evaluation`'s
@@ -94,16 +95,15 @@ def train_student(student: str, rows: pd.DataFrame, evaluation: pd.DataFrame, ch
     """
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
                               TrainingArguments, set_seed)
-    from transformers.trainer_utils import get_last_checkpoint
 
     alpha = loss_weights(config.distill_loss, config.alpha)
-    source = model_source(student)
     _fresh_checkpoints(checkpoints, {"student": student, "data": content_key(rows["text"].tolist()),
                                      "labels": content_key(rows["labels"].astype(int).tolist()), "train": asdict(config)})
     set_seed(config.seed)
-    tokenizer = AutoTokenizer.from_pretrained(source)
-    model = AutoModelForSequenceClassification.from_pretrained(
-        source, num_labels=len(CLASSES), id2label=ID2LABEL, label2id=LABEL2ID)
+    tokenizer = from_pretrained(AutoTokenizer, student, "student")
+    with quiet_transformers():  # a fresh classification head is expected, not worth a warning
+        model = from_pretrained(AutoModelForSequenceClassification, student, "student", num_labels=len(CLASSES),
+                                id2label=ID2LABEL, label2id=LABEL2ID)
     train_set = tokenized(tokenizer, rows if alpha > 0 else rows.drop(columns="teacher_probs", errors="ignore"), config)
     eval_set = tokenized(tokenizer, gold_rows(evaluation), config) if config.eval_each_epoch else None
     device = pick_device(config.device)
@@ -120,6 +120,7 @@ def train_student(student: str, rows: pd.DataFrame, evaluation: pd.DataFrame, ch
         logging_strategy="steps",
         logging_steps=max(1, steps_per_epoch // 10),
         train_sampling_strategy="group_by_length",
+        auto_find_batch_size=device.type == "cuda",  # halves the batch on GPU out-of-memory
         remove_unused_columns=False,  # keep teacher_probs and weight for the loss
         seed=config.seed,
         use_cpu=device.type == "cpu",
@@ -128,9 +129,34 @@ def train_student(student: str, rows: pd.DataFrame, evaluation: pd.DataFrame, ch
     )
     trainer = DistillationTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
                                   processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
-                                  compute_metrics=binary_accuracy, temperature=config.temperature, alpha=alpha)
-    trainer.train(resume_from_checkpoint=get_last_checkpoint(str(checkpoints)))
+                                  compute_metrics=binary_accuracy, temperature=config.temperature, alpha=alpha,
+                                  callbacks=callbacks)
+    trainer.train(resume_from_checkpoint=last_complete_checkpoint(checkpoints))
     return trainer
+
+
+def last_complete_checkpoint(folder: Path) -> str | None:
+    """The newest checkpoint that was fully written (the Trainer writes trainer_state.json last); drops others."""
+    complete = None
+    for checkpoint in sorted(Path(folder).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])):
+        if (checkpoint / "trainer_state.json").exists():
+            complete = str(checkpoint)
+        else:
+            shutil.rmtree(checkpoint)
+    return complete
+
+
+@contextlib.contextmanager
+def quiet_transformers():
+    """Silence transformers' info and warnings for one block."""
+    from transformers.utils import logging
+
+    level = logging.get_verbosity()
+    logging.set_verbosity_error()
+    try:
+        yield
+    finally:
+        logging.set_verbosity(level)
 
 
 def predict_student(folder: Path, texts, batch_size: int = 64, device: str = "auto",
@@ -152,8 +178,12 @@ def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -
     `training.json` beside them records the settings and where the labels came from.
     """
     trainer.processing_class.model_max_length = config.max_length  # pipeline(truncation=True) then cuts here
-    trainer.save_model(str(folder))
-    write_json({**asdict(config), **provenance}, Path(folder) / TRAINING_FILE)
+    folder, staging = Path(folder), Path(folder).with_name(Path(folder).name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    trainer.save_model(str(staging))
+    write_json({**asdict(config), **provenance}, staging / TRAINING_FILE)
+    shutil.rmtree(folder, ignore_errors=True)  # swap in the complete folder: never a half-saved student
+    staging.rename(folder)
     return folder
 
 

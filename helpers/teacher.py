@@ -16,7 +16,7 @@ from tqdm import tqdm
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError
 from .inference import predict_proba
-from .models import model_source, pick_device
+from .models import from_pretrained, model_source, pick_device
 from .paths import atomic_path, write_json
 
 CLASSES = ["negative", "neutral", "positive"]
@@ -78,8 +78,8 @@ class HFTeacher:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         source = model_source(name)
-        self.tokenizer = AutoTokenizer.from_pretrained(source)
-        self.model = AutoModelForSequenceClassification.from_pretrained(source).to(pick_device(device))
+        self.tokenizer = from_pretrained(AutoTokenizer, name, "teacher")
+        self.model = from_pretrained(AutoModelForSequenceClassification, name, "teacher").to(pick_device(device))
         self.columns = class_index(self.model.config.id2label)
         model_limit = getattr(self.tokenizer, "model_max_length", max_length) or max_length
         self.max_length = min(max_length, model_limit)
