@@ -21,7 +21,7 @@ def load_split(split: str, data_dir: str = "", dataset_id: str = "stanfordnlp/im
         if not folder.is_dir():
             raise DataError(f"data_dir {folder} does not exist: point data_dir at a folder "
                             "with train/test .parquet or .csv files, or an extracted aclImdb/")
-        if (folder / "train" / "pos").is_dir():
+        if any((folder / split_dir / "pos").is_dir() for split_dir in ("train", "test")):
             return _read_aclimdb(folder, split)
         return _read_table(folder, split)
     return _read_hub(dataset_id, split)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -104,7 +105,7 @@ def predict_ids(model, tokenizer, ids: list[list[int]], batch_size: int = 16,
             batch_size //= 2
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-            tqdm.write(f"out of memory: retrying with batch size {batch_size}")
+            tqdm.write(f"out of memory: retrying with batch size {batch_size}", file=sys.stderr)
             continue
         start += len(batch)
         if progress is not None:
