@@ -54,20 +54,25 @@ def prior_correct(probs: np.ndarray, prior: np.ndarray | None, iterations: int =
 
 
 def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: float = 0.0,
-                     balance: str = "none", seed: int = 42) -> pd.DataFrame:
+                     balance: str = "none", seed: int = 42, keep_top_fraction: float = 1.0) -> pd.DataFrame:
     """The teacher-labelled pool as training rows: `text`, `labels` (argmax), `teacher_probs`, `weight`.
 
-    In order: prior correction, then dropping rows whose top probability is below `min_confidence`, then
-    balancing negative vs positive (IMDB has no neutral class, so neutral rows keep weight 1): `resample`
-    draws the smaller class with replacement up to the larger one's count, `reweight` weights each inversely
-    to its count.
+    In order: prior correction; dropping rows whose top probability is below `min_confidence`; keeping, within
+    each teacher class, the `keep_top_fraction` most confident rows (a biased teacher is confident on different
+    scales per class, so one threshold would empty a class); then balancing negative vs positive (IMDB has no
+    neutral class, so neutral rows keep weight 1): `resample` draws the smaller class with replacement up to
+    the larger one's count, `reweight` weights each inversely to its count.
     """
     if balance not in BALANCING:
         raise ConfigError(f"balance {balance!r} is not one of {BALANCING}")
+    if not 0 < keep_top_fraction <= 1:
+        raise ConfigError(f"keep_top_fraction {keep_top_fraction} must be in (0, 1]")
     probs = prior_correct(pool[PROB_COLUMNS].to_numpy(np.float32), parse_prior(class_prior))
     rows = pd.DataFrame({"text": pool["text"].to_numpy(), "labels": probs.argmax(axis=1),
-                         "teacher_probs": list(probs), "weight": 1.0})
-    rows = rows[probs.max(axis=1) >= min_confidence].reset_index(drop=True)
+                         "teacher_probs": list(probs), "weight": 1.0, "confidence": probs.max(axis=1)})
+    rows = rows[rows["confidence"] >= min_confidence]
+    rank = rows.groupby("labels")["confidence"].rank(ascending=False, method="first", pct=True)
+    rows = rows[rank <= keep_top_fraction].drop(columns="confidence").reset_index(drop=True)
     if rows.empty:
         raise ConfigError(f"min_confidence {min_confidence} leaves no training review: lower it")
     polar = [CLASSES.index("negative"), CLASSES.index("positive")]

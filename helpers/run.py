@@ -15,7 +15,7 @@ import yaml
 
 from .errors import ConfigError, UserError
 from .models import go_offline_if_hub_unreachable
-from .paths import PROJECT_ROOT, RunPaths, resolve, write_json
+from .paths import PROJECT_ROOT, RunPaths, read_json, resolve, write_json
 from .report import publish
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -88,6 +88,23 @@ def needs_hub(params: dict) -> bool:
         m and m.lower() != "vader" and not m.startswith("pkg:") and not resolve(m).exists() for m in models)
 
 
+def resolve_parameters(profile: str, overrides: dict | None = None, declared: dict | None = None) -> dict:
+    """The checked, typed parameters of a run: the profile's, then the overrides; run_name defaults to the profile."""
+    declared = declared or {nb.stem: declared_parameters(nb) for nb in notebooks()}
+    return check_parameters({"run_name": Path(profile).name.removesuffix(".yaml").removesuffix(".yml"),
+                             **load_profile(profile), **(overrides or {})}, declared)
+
+
+def completed(params: dict) -> bool:
+    """True if this run already ran every notebook, with exactly these parameters."""
+    record_file = RunPaths.of(params.get("workdir", "."), params["run_name"]).results / "run.json"
+    if not record_file.exists():
+        return False
+    record = read_json(record_file)
+    done = [s["notebook"] for s in record.get("steps", []) if s.get("status") == "ok"]
+    return record.get("parameters") == params and done[:len(notebooks())] == [nb.stem for nb in notebooks()]
+
+
 def environment() -> dict:
     """Package versions, Python, git commit and compute device, for run.json."""
     import torch
@@ -116,8 +133,7 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
 
     chosen = [nb for nb in notebooks() if not steps or any(nb.stem.startswith(s) for s in steps)]
     declared = {nb.stem: declared_parameters(nb) for nb in notebooks()}
-    params = check_parameters({"run_name": profile.rsplit("/", 1)[-1].removesuffix(".yaml"),
-                               **load_profile(profile), **(overrides or {})}, declared)
+    params = resolve_parameters(profile, overrides, declared)
     paths = RunPaths.of(params.get("workdir", "."), params["run_name"])
     if needs_hub(params):
         go_offline_if_hub_unreachable()  # kernels inherit it: fail in seconds, not after minutes of retries

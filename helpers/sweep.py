@@ -14,7 +14,7 @@ import yaml
 
 from .errors import ConfigError, UserError
 from .paths import RunPaths, atomic_path, read_json, resolve
-from .run import parse_overrides, run
+from .run import completed, parse_overrides, resolve_parameters, run
 
 
 def load_variants(path: str) -> tuple[dict, dict[str, dict]]:
@@ -62,6 +62,10 @@ def sweep(profile: str, variants_file: str, name: str, overrides: dict) -> Path:
     for variant, changes in variants.items():
         params = {**common, **(changes or {}), **overrides, "run_name": f"{name}-{variant}"}
         print(f"=== variant {variant}: {changes}", flush=True)
+        if completed(resolve_parameters(profile, params)):
+            print(f"variant {variant} already done with these parameters: kept", flush=True)
+            runs[variant] = RunPaths.of(params.get("workdir", "."), params["run_name"]).results
+            continue
         try:
             runs[variant] = run(profile, params)
         except UserError as err:

@@ -74,3 +74,11 @@ def test_targets_never_read_true_labels():
     a = training_targets(frame, "0.5,0,0.5", 0.5, "reweight")
     b = training_targets(flipped, "0.5,0,0.5", 0.5, "reweight")
     pd.testing.assert_frame_equal(a, b)
+
+
+def test_keep_top_fraction_keeps_the_most_confident_of_each_class():
+    probs = [[0.9, 0.05, 0.05], [0.6, 0.1, 0.3], [0.05, 0.05, 0.9], [0.1, 0.1, 0.8], [0.2, 0.2, 0.6], [0.3, 0.1, 0.6]]
+    rows = training_targets(pool(probs), keep_top_fraction=0.5)
+    assert rows["text"].tolist() == ["review 0", "review 2", "review 3"]  # top 1 of 2 negatives, 2 of 4 positives
+    with pytest.raises(ConfigError, match="keep_top_fraction 0"):
+        training_targets(pool(probs), keep_top_fraction=0)
