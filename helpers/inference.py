@@ -56,12 +56,17 @@ def windows(tokenizer, texts: Sequence[str], max_length: int) -> tuple[list[list
     return ids, np.array(owner)
 
 
-def _autocast(device: torch.device):
-    """bf16 (or fp16) autocast on CUDA; nothing on CPU, where it would be slower."""
+def precision(device: torch.device) -> str:
+    """The precision inference runs at: bf16 (or fp16) autocast on CUDA, fp32 on CPU, where autocast is slower."""
     if device.type != "cuda":
-        return contextlib.nullcontext()
-    dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    return torch.autocast("cuda", dtype=dtype)
+        return "fp32"
+    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+
+
+def _autocast(device: torch.device):
+    """Autocast to `precision(device)`, or nothing for fp32."""
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision(device))
+    return torch.autocast("cuda", dtype=dtype) if dtype else contextlib.nullcontext()
 
 
 def is_out_of_memory(err: BaseException) -> bool:

@@ -15,7 +15,7 @@ from tqdm import tqdm
 
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError
-from .inference import predict_proba
+from .inference import precision, predict_proba
 from .models import from_pretrained, model_source, pick_device
 from .paths import atomic_path, write_json
 
@@ -85,6 +85,7 @@ class HFTeacher:
         self.max_length = min(max_length, model_limit)
         self.batch_size, self.truncation, self.head_tokens = batch_size, truncation, head_tokens
         self.fingerprint = {"teacher": name, "source": source, "max_length": self.max_length,
+                            "precision": precision(self.model.device),  # bf16 on GPU differs in the last digits
                             "truncation": truncation, **({"head_tokens": head_tokens} if truncation == "head_tail" else {})}
 
     def predict(self, texts: Sequence[str], progress: tqdm | None = None) -> np.ndarray:
