@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from .errors import ConfigError, UserError
+from .distributed import is_main
 from .models import go_offline_if_hub_unreachable
 from .paths import PROJECT_ROOT, RunPaths, read_json, resolve, write_json
 from .report import publish
@@ -160,7 +161,7 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
         record["finished"] = _now()
         write_json(record, paths.results / "run.json")
         print(f"[{i}/{len(chosen)}] {nb.stem} done in {step['seconds']:.1f}s", flush=True)
-    if chosen and chosen[-1] == notebooks()[-1]:
+    if chosen and chosen[-1] == notebooks()[-1] and is_main():
         start = time.perf_counter()
         record["report"] = str(publish(str(paths.workdir), paths.run_name))
         record["steps"].append({"notebook": "report", "status": "ok", "seconds": round(time.perf_counter() - start, 2)})

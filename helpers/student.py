@@ -13,6 +13,7 @@ import torch
 from tqdm import tqdm
 
 from .distill import DistillationTrainer, loss_weights
+from .distributed import barrier, is_main
 from .inference import encode, predict_proba
 from .models import from_pretrained, pick_device
 from .paths import atomic_path, read_json, write_json
@@ -79,9 +80,11 @@ def _precision(device: torch.device) -> dict:
 def _fresh_checkpoints(folder: Path, settings: dict) -> None:
     """Keep checkpoints only if they were made with the same settings, so a resume is a true resume."""
     stamp = folder / "train_settings.json"
-    if folder.exists() and (not stamp.exists() or read_json(stamp) != settings):
-        shutil.rmtree(folder)
-    write_json(settings, stamp)
+    if is_main():
+        if folder.exists() and (not stamp.exists() or read_json(stamp) != settings):
+            shutil.rmtree(folder)
+        write_json(settings, stamp)
+    barrier()
 
 
 def train_student(student: str, rows: pd.DataFrame, evaluation: pd.DataFrame, checkpoints: Path,
@@ -141,8 +144,9 @@ def last_complete_checkpoint(folder: Path) -> str | None:
     for checkpoint in sorted(Path(folder).glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1])):
         if (checkpoint / "trainer_state.json").exists():
             complete = str(checkpoint)
-        else:
+        elif is_main():
             shutil.rmtree(checkpoint)
+    barrier()
     return complete
 
 
@@ -179,11 +183,14 @@ def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -
     """
     trainer.processing_class.model_max_length = config.max_length  # pipeline(truncation=True) then cuts here
     folder, staging = Path(folder), Path(folder).with_name(Path(folder).name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    trainer.save_model(str(staging))
-    write_json({**asdict(config), **provenance}, staging / TRAINING_FILE)
-    shutil.rmtree(folder, ignore_errors=True)  # swap in the complete folder: never a half-saved student
-    staging.rename(folder)
+    if is_main():
+        shutil.rmtree(staging, ignore_errors=True)
+    trainer.save_model(str(staging))  # every process calls it; the Trainer writes from the main one
+    if is_main():
+        write_json({**asdict(config), **provenance}, staging / TRAINING_FILE)
+        shutil.rmtree(folder, ignore_errors=True)  # swap in the complete folder: never a half-saved student
+        staging.rename(folder)
+    barrier()
     return folder
 
 
@@ -238,6 +245,7 @@ Trained on movie reviews labelled by a teacher that makes systematic errors; IMD
 neutral output is rarely meaningful. With `truncation=True`, `pipeline` reads the first {settings['max_length']}
 tokens; the project's own inference uses `{settings['truncation']}` truncation.
 """
-    with atomic_path(Path(folder) / "README.md") as tmp:
-        tmp.write_text(card)
+    if is_main():
+        with atomic_path(Path(folder) / "README.md") as tmp:
+            tmp.write_text(card)
     return Path(folder) / "README.md"

@@ -1,5 +1,6 @@
 """Sharded annotation under torchrun (2 CPU processes, gloo) equals a single-process run."""
 
+import json
 import shutil
 import subprocess
 import sys
@@ -28,3 +29,20 @@ def test_torchrun_sharded_annotation_equals_one_process(tmp_path, tiny_teacher, 
     pd.testing.assert_frame_equal(one, two, atol=1e-5)
     shards = list((tmp_path / "cache2").rglob("part-*.parquet"))
     assert {s.stem.rsplit("-", 1)[1] for s in shards} == {"0", "1"}  # both ranks did work
+
+
+def test_torchrun_trains_the_student_with_ddp(tmp_path):
+    from helpers.run import run
+
+    run("smoke", {"workdir": str(tmp_path), "n_train": 32}, steps=["01", "02"])
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2", "--master_port",
+                           "29519", "-m", "helpers.train", "--profile", "smoke", "--set", f"workdir={tmp_path}",
+                           "--set", "n_train=32"], capture_output=True, text=True, timeout=600, cwd=PROJECT_ROOT)
+    assert done.returncode == 0, done.stderr[-2000:]
+    student = tmp_path / "models/smoke/distilled_sentiment"
+    assert json.loads((student / "training.json").read_text())["world_size"] == 2
+    # 32 reviews, batch 8 per process, 2 processes: 2 steps in the epoch (one process would take 4)
+    assert [p.name for p in (tmp_path / "models/smoke/checkpoints").glob("checkpoint-*")] == ["checkpoint-2"]
+    from transformers import pipeline
+
+    assert pipeline("text-classification", model=str(student))("a fine film")[0]["label"] in {"negative", "neutral", "positive"}
