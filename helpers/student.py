@@ -9,12 +9,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from tqdm import tqdm
 
 from .distill import DistillationTrainer, loss_weights
 from .distributed import barrier, is_main
-from .inference import encode, predict_proba
+from .inference import encode, precision, predict_proba
 from .models import from_pretrained, pick_device
 from .paths import atomic_path, read_json, write_json
 from .teacher import CLASSES, content_key
@@ -51,10 +50,11 @@ def tokenized(tokenizer, rows: pd.DataFrame, config: TrainConfig):
 
     columns = {"input_ids": encode(tokenizer, rows["text"].tolist(), config.max_length, config.truncation,
                                    config.head_tokens)}
-    for name in ("labels", "teacher_probs", "weight"):
+    for name in ("labels", "weight"):
         if name in rows:
-            values = rows[name].tolist()
-            columns[name] = [np.asarray(v, dtype=np.float32).tolist() for v in values] if name == "teacher_probs" else values
+            columns[name] = rows[name].tolist()
+    if "teacher_probs" in rows:
+        columns["teacher_probs"] = np.stack(rows["teacher_probs"]).astype(np.float32).tolist()
     return Dataset.from_dict(columns)
 
 
@@ -68,13 +68,6 @@ def binary_accuracy(eval_pred) -> dict:
     logits, labels = eval_pred
     predicted_positive = np.asarray(logits).argmax(-1) != LABEL2ID["negative"]
     return {"accuracy": float(np.mean(predicted_positive == (labels == LABEL2ID["positive"])))}
-
-
-def _precision(device: torch.device) -> dict:
-    """bf16 where the GPU has it, else fp16 on GPU, full precision on CPU."""
-    if device.type != "cuda":
-        return {}
-    return {"bf16": True} if torch.cuda.is_bf16_supported() else {"fp16": True}
 
 
 def _fresh_checkpoints(folder: Path, settings: dict) -> None:
@@ -128,7 +121,7 @@ def train_student(student: str, rows: pd.DataFrame, evaluation: pd.DataFrame, ch
         seed=config.seed,
         use_cpu=device.type == "cpu",
         report_to="none",
-        **_precision(device),
+        **({} if precision(device) == "fp32" else {precision(device): True}),  # bf16/fp16 where the GPU has it
     )
     trainer = DistillationTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
                                   processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
