@@ -71,22 +71,35 @@ class VaderTeacher:
 
 
 class HFTeacher:
-    """A Hugging Face sequence classifier whose labels name negative/(neutral)/positive."""
+    """A Hugging Face sequence classifier whose labels name negative/(neutral)/positive.
+
+    Its config and tokenizer load at once (labels are checked before any work); its weights only when a
+    review actually needs scoring, so a fully cached rerun does no model work at all.
+    """
 
     def __init__(self, name: str, max_length: int = 512, batch_size: int = 16, device: str = "auto",
                  truncation: str = "head", head_tokens: int = 128):
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+        from transformers import AutoConfig, AutoTokenizer
 
-        source = model_source(name)
+        self.name, self.device = name, pick_device(device)
+        self.columns = class_index(from_pretrained(AutoConfig, name, "teacher").id2label)
         self.tokenizer = from_pretrained(AutoTokenizer, name, "teacher")
-        self.model = from_pretrained(AutoModelForSequenceClassification, name, "teacher").to(pick_device(device))
-        self.columns = class_index(self.model.config.id2label)
         model_limit = getattr(self.tokenizer, "model_max_length", max_length) or max_length
         self.max_length = min(max_length, model_limit)
         self.batch_size, self.truncation, self.head_tokens = batch_size, truncation, head_tokens
-        self.fingerprint = {"teacher": name, "source": source, "max_length": self.max_length,
-                            "precision": precision(self.model.device),  # bf16 on GPU differs in the last digits
+        self._model = None
+        self.fingerprint = {"teacher": name, "source": model_source(name), "max_length": self.max_length,
+                            "precision": precision(self.device),  # bf16 on GPU differs in the last digits
                             "truncation": truncation, **({"head_tokens": head_tokens} if truncation == "head_tail" else {})}
+
+    @property
+    def model(self):
+        """The classifier, loaded on first use."""
+        if self._model is None:
+            from transformers import AutoModelForSequenceClassification
+
+            self._model = from_pretrained(AutoModelForSequenceClassification, self.name, "teacher").to(self.device)
+        return self._model
 
     def predict(self, texts: Sequence[str], progress: tqdm | None = None) -> np.ndarray:
         """Class probabilities (negative, neutral, positive) per text; 0 for a class the model lacks."""

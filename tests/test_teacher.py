@@ -82,3 +82,11 @@ def test_damaged_cache_shard_is_recomputed(tmp_path):
         shard.write_bytes(b"half a file")
     np.testing.assert_array_equal(annotate(teacher, texts, tmp_path), first)
     assert teacher.seen == 4
+
+
+def test_cached_rerun_never_loads_the_model(tiny_teacher, tmp_path):
+    texts = ["a good film", "a bad film", "fine"]
+    first = annotate(load_teacher(str(tiny_teacher), device="cpu"), texts, tmp_path)
+    again = load_teacher(str(tiny_teacher), device="cpu")
+    np.testing.assert_array_equal(annotate(again, texts, tmp_path), first)
+    assert again._model is None  # labels checked from the config, weights never needed
