@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import subprocess
 import sys
+import tempfile
 import time
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import yaml
+from jupyter_client.manager import AsyncKernelManager
 
 from .errors import ConfigError, UserError
 from .distributed import is_main
@@ -23,6 +26,16 @@ NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 PROFILE_DIR = PROJECT_ROOT / "params"
 PACKAGES = ["torch", "transformers", "datasets", "accelerate", "papermill", "vaderSentiment", "scikit-learn"]
 _TYPES = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+
+
+class IPCKernelManager(AsyncKernelManager):
+    """Kernels talk over local sockets in a private temp folder: no open TCP ports, no warning about them."""
+
+    socket_dir = tempfile.gettempdir()  # run() points this at a folder it removes afterwards
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.transport, self.ip = "ipc", str(Path(self.socket_dir) / f"kernel-{os.getpid()}-{id(self)}")
 
 
 def notebooks() -> list[Path]:
@@ -128,10 +141,7 @@ def environment() -> dict:
 
 
 def run(profile: str, overrides: dict | None = None, steps: list[str] | None = None) -> Path:
-    """Execute the notebooks for `profile` (+ overrides); return the run's results folder."""
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
-
+    """Execute the notebooks for `profile` (+ overrides), then publish the report; return the results folder."""
     chosen = [nb for nb in notebooks() if not steps or any(nb.stem.startswith(s) for s in steps)]
     declared = {nb.stem: declared_parameters(nb) for nb in notebooks()}
     params = resolve_parameters(profile, overrides, declared)
@@ -140,6 +150,23 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
         go_offline_if_hub_unreachable()  # kernels inherit it: fail in seconds, not after minutes of retries
     record = {"profile": profile, "parameters": params, "started": _now(), **environment(), "steps": []}
     print(f"run {params['run_name']!r} ({profile}) -> {paths.results}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="papermill-kernels-") as sockets:
+        IPCKernelManager.socket_dir = sockets
+        _execute(chosen, declared, params, paths, record)
+    if chosen and chosen[-1] == notebooks()[-1] and is_main():
+        start = time.perf_counter()
+        record["report"] = str(publish(str(paths.workdir), paths.run_name))
+        record["steps"].append({"notebook": "report", "status": "ok", "seconds": round(time.perf_counter() - start, 2)})
+        write_json(record, paths.results / "run.json")
+        print(f"report: {record['report']}", flush=True)
+    return paths.results
+
+
+def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, record: dict) -> None:
+    """Run `chosen` notebooks in order, recording each step in run.json; a failure names notebook and cell."""
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
     for i, nb in enumerate(chosen, 1):
         out = paths.results / "notebooks" / nb.name
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -149,7 +176,8 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
         try:
             papermill.execute_notebook(str(nb), str(out), kernel_name="python3", cwd=str(NOTEBOOK_DIR),
                                        parameters={k: v for k, v in params.items() if k in declared[nb.stem]},
-                                       progress_bar=False, log_output=False)
+                                       progress_bar=False, log_output=False,
+                                       kernel_manager_class="helpers.run.IPCKernelManager")
         except PapermillExecutionError as err:
             step.update(status="failed", seconds=round(time.perf_counter() - start, 2))
             record["steps"].append(step)
@@ -161,13 +189,6 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
         record["finished"] = _now()
         write_json(record, paths.results / "run.json")
         print(f"[{i}/{len(chosen)}] {nb.stem} done in {step['seconds']:.1f}s", flush=True)
-    if chosen and chosen[-1] == notebooks()[-1] and is_main():
-        start = time.perf_counter()
-        record["report"] = str(publish(str(paths.workdir), paths.run_name))
-        record["steps"].append({"notebook": "report", "status": "ok", "seconds": round(time.perf_counter() - start, 2)})
-        write_json(record, paths.results / "run.json")
-        print(f"report: {record['report']}", flush=True)
-    return paths.results
 
 
 def _now() -> str:
