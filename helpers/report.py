@@ -38,11 +38,36 @@ def headline(metrics: dict) -> pd.DataFrame:
     return table.apply(lambda col: col.map(lambda v: f"{v:.3f}" if isinstance(v, float) else ("-" if v is None else v)))
 
 
-def results_markdown(metrics: dict, figures: list[str]) -> str:
-    """`_results.md`: the headline table and the figures, included by the book's index page."""
+def markdown(table: pd.DataFrame) -> str:
+    """The table as Markdown, accuracy with its interval."""
+    shown = table.copy()
+    if "student_acc" in shown:
+        shown["student accuracy (95% CI)"] = [f"{a:.3f} ({lo:.3f}-{hi:.3f})" if pd.notna(a) else "failed"
+                                              for a, lo, hi in zip(shown["student_acc"], shown["ci95_low"],
+                                                                   shown["ci95_high"])]
+        shown = shown[["variant", "changes", "student accuracy (95% CI)", "student_f1", "student_ece",
+                       "agreement", "teacher_acc", "gold_acc", "n_test"]]
+    return shown.to_markdown(index=False, floatfmt=".3f")
+
+
+ABLATION_NOTE = ("Each variant is its own run of the pipeline on the same reviews (`python -m helpers.sweep`); "
+                 "accuracy against the true test labels with its 95% bootstrap interval.")
+
+
+def ablation_table(paths: RunPaths) -> pd.DataFrame | None:
+    """The ablation sweep's table (`results/ablation/ablation.csv`), if one has run under this workdir."""
+    table = paths.workdir / "results" / "ablation" / "ablation.csv"
+    return pd.read_csv(table) if table.exists() else None
+
+
+def results_markdown(metrics: dict, figures: list[str], ablation: pd.DataFrame | None) -> str:
+    """`_results.md`: the headline table, the ablation and the figures, included by the book's index page."""
     lines = [f"## Results of run `{metrics['run_name']}`", "",
              f"{metrics['n_test']:,} test reviews, stratified by label. Mapping: {metrics['mapping']}.", "",
              headline(metrics).to_markdown(), "", ": Headline results {#tbl-headline}", ""]
+    if ablation is not None:
+        lines += ["## What each technique buys", "", ABLATION_NOTE, "", markdown(ablation), "",
+                  ": Ablation {#tbl-ablation}", ""]
     for name in figures:
         lines += [f"![{FIGURES[name]}](figures/{name}){{width=90%}}", ""]
     return "\n".join(lines)
@@ -62,11 +87,11 @@ def stage(paths: RunPaths) -> Path:
         shutil.copy(notebook, report / "notebooks" / notebook.name)
     shutil.copytree(paths.figures, report / "figures")
     figures = [name for name in FIGURES if (report / "figures" / name).exists()]
-    (report / "_results.md").write_text(results_markdown(read_json(metrics_file), figures))
+    (report / "_results.md").write_text(results_markdown(read_json(metrics_file), figures, ablation_table(paths)))
     return report
 
 
-def static_html(report: Path, metrics: dict) -> Path:
+def static_html(report: Path, metrics: dict, ablation: pd.DataFrame | None = None) -> Path:
     """Each notebook exported by nbconvert plus an index page with the headline table and figures."""
     from nbconvert import HTMLExporter
 
@@ -82,6 +107,9 @@ def static_html(report: Path, metrics: dict) -> Path:
     page = INDEX_PAGE.format(
         run=html.escape(metrics["run_name"]), n_test=metrics["n_test"], mapping=html.escape(metrics["mapping"]),
         table=headline(metrics).to_html(classes="headline", border=0, table_id="headline"),
+        ablation="" if ablation is None else (f"<h2>What each technique buys</h2><p>{html.escape(ABLATION_NOTE)}</p>"
+                                              + ablation.to_html(classes="headline", border=0, index=False,
+                                                                 table_id="ablation", float_format="%.3f")),
         chapters="\n".join(f'<li><a href="{c}.html">{html.escape(c.replace("_", " "))}</a></li>' for c in chapters),
         figures="\n".join(f'<figure><img src="figures/{n}" alt="{html.escape(FIGURES[n])}">'
                           f'<figcaption>{html.escape(FIGURES[n])}</figcaption></figure>' for n in figures))
@@ -99,7 +127,7 @@ def publish(workdir: str, run_name: str) -> Path:
         if done.returncode != 0:
             raise UserError(f"quarto render failed: {done.stderr.strip().splitlines()[-1:]}")
         return report / "_book" / "index.html"
-    index = static_html(report, read_json(paths.results / "metrics.json"))
+    index = static_html(report, read_json(paths.results / "metrics.json"), ablation_table(paths))
     print(f"quarto not found on PATH: wrote a static HTML report instead (install Quarto for the book): {index}")
     return index
 
@@ -125,6 +153,7 @@ fine-tuned on those labels; both are scored against IMDB's own labels on the sam
 <h2>Headline results</h2>
 {table}
 <p>Mapping: {mapping}. Accuracy intervals are 95% percentile bootstrap; ECE is the expected calibration error.</p>
+{ablation}
 <h2>Chapters</h2>
 <ol>
 {chapters}

@@ -14,6 +14,7 @@ import yaml
 
 from .errors import ConfigError, UserError
 from .paths import RunPaths, atomic_path, read_json, resolve
+from .report import markdown
 from .run import completed, parse_overrides, resolve_parameters, run
 
 
@@ -41,18 +42,6 @@ def collect(runs: dict[str, Path], overrides: dict[str, dict]) -> pd.DataFrame:
                         "gold_acc": models.get("gold_supervised", {}).get("accuracy"), "n_test": student["n"]})
         rows.append(row)
     return pd.DataFrame(rows)
-
-
-def markdown(table: pd.DataFrame) -> str:
-    """The table as Markdown, accuracy with its interval."""
-    shown = table.copy()
-    if "student_acc" in shown:
-        shown["student accuracy (95% CI)"] = [f"{a:.3f} ({lo:.3f}-{hi:.3f})" if pd.notna(a) else "failed"
-                                              for a, lo, hi in zip(shown["student_acc"], shown["ci95_low"],
-                                                                   shown["ci95_high"])]
-        shown = shown[["variant", "changes", "student accuracy (95% CI)", "student_f1", "student_ece",
-                       "agreement", "teacher_acc", "gold_acc", "n_test"]]
-    return shown.to_markdown(index=False, floatfmt=".3f")
 
 
 def sweep(profile: str, variants_file: str, name: str, overrides: dict) -> Path:

@@ -57,3 +57,18 @@ def test_every_chapter_opens_with_its_figures(browser, smoke_run):
         if chapter.stem == "04_evaluate_plot":
             assert len(widths) >= 6
             browser.save_screenshot(str(results / "report_chapter_04.png"))
+
+
+def test_report_includes_the_ablation_when_a_sweep_has_run(smoke_run):
+    import pandas as pd
+
+    from helpers.paths import read_json
+    from helpers.report import results_markdown
+
+    _, results = smoke_run
+    ablation = pd.DataFrame({"variant": ["hard"], "changes": ["distill_loss=hard"], "student_acc": [0.7],
+                             "ci95_low": [0.68], "ci95_high": [0.72], "student_f1": [0.7], "student_ece": [0.1],
+                             "agreement": [0.8], "teacher_acc": [0.69], "gold_acc": [None], "n_test": [2000]})
+    text = results_markdown(read_json(results / "metrics.json"), [], ablation)
+    assert "What each technique buys" in text and "0.700 (0.680-0.720)" in text
+    assert "What each technique buys" not in results_markdown(read_json(results / "metrics.json"), [], None)
