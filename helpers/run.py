@@ -148,7 +148,8 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
     paths = RunPaths.of(params.get("workdir", "."), params["run_name"])
     if needs_hub(params):
         go_offline_if_hub_unreachable()  # kernels inherit it: fail in seconds, not after minutes of retries
-    record = {"profile": profile, "parameters": params, "started": _now(), **environment(), "steps": []}
+    record = {"profile": profile, "parameters": params, "started": _now(), **environment(),
+              "steps": _earlier_steps(paths, params, chosen)}
     print(f"run {params['run_name']!r} ({profile}) -> {paths.results}", flush=True)
     with tempfile.TemporaryDirectory(prefix="papermill-kernels-") as sockets:
         IPCKernelManager.socket_dir = sockets
@@ -189,6 +190,15 @@ def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, 
         record["finished"] = _now()
         write_json(record, paths.results / "run.json")
         print(f"[{i}/{len(chosen)}] {nb.stem} done in {step['seconds']:.1f}s", flush=True)
+
+
+def _earlier_steps(paths: RunPaths, params: dict, chosen: list[Path]) -> list[dict]:
+    """Steps of this run recorded earlier with the same parameters that this call does not redo."""
+    record_file = paths.results / "run.json"
+    if not record_file.exists() or read_json(record_file).get("parameters") != params:
+        return []
+    redo = {nb.stem for nb in chosen} | {"report"}
+    return [step for step in read_json(record_file).get("steps", []) if step["notebook"] not in redo]
 
 
 def _now() -> str:
