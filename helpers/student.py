@@ -14,6 +14,7 @@ from tqdm import tqdm
 from .distill import DistillationTrainer, loss_weights
 from .distributed import barrier, is_main
 from .inference import encode, precision, predict_proba
+from .metrics import to_binary
 from .models import from_pretrained, pick_device
 from .paths import atomic_path, read_json, write_json
 from .teacher import CLASSES, content_key
@@ -66,8 +67,7 @@ def gold_rows(frame: pd.DataFrame) -> pd.DataFrame:
 def binary_accuracy(eval_pred) -> dict:
     """Accuracy against gold negative/positive, counting a neutral prediction as positive."""
     logits, labels = eval_pred
-    predicted_positive = np.asarray(logits).argmax(-1) != LABEL2ID["negative"]
-    return {"accuracy": float(np.mean(predicted_positive == (labels == LABEL2ID["positive"])))}
+    return {"accuracy": float(np.mean(to_binary(logits) == (labels == LABEL2ID["positive"])))}
 
 
 def _fresh_checkpoints(folder: Path, settings: dict) -> None:
