@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
-from sklearn.model_selection import train_test_split
 
 from .errors import DataError
 from .paths import resolve
@@ -111,21 +112,84 @@ def validate(frame: pd.DataFrame, source: str, labelled: bool = True) -> None:
 
 
 def stratified_sample(frame: pd.DataFrame, n: int, seed: int, stratify: bool = True) -> pd.DataFrame:
-    """`n` rows drawn with `seed`, keeping the label proportions when `stratify`."""
-    if n > len(frame):
-        raise DataError(f"asked for {n} reviews but the split has only {len(frame)}; lower the size")
-    if n == len(frame):
-        return frame.sample(frac=1, random_state=seed).reset_index(drop=True)
-    sample, _ = train_test_split(frame, train_size=n, random_state=seed,
-                                 stratify=frame["label"] if stratify else None)
-    return sample.reset_index(drop=True)
+    """`n` rows drawn with `seed`, keeping the label proportions when `stratify`; any n from 1 to the size.
+
+    Each label gets its share of `n` by largest remainder, so even n = len(frame) - 1 or n = 1 works.
+    """
+    if not 0 < n <= len(frame):
+        raise DataError(f"asked for {n} reviews but the split has {len(frame)} (after removing duplicates and "
+                        "reviews held out elsewhere); ask for 1 to that many, or 0 for all of them")
+    if n == len(frame) or not stratify:
+        return frame.sample(n=n, random_state=seed).reset_index(drop=True)
+    counts = frame["label"].value_counts().sort_index()
+    quota = counts * n / len(frame)
+    shares = np.floor(quota).astype(int)
+    leftover = (quota - shares).sort_values(ascending=False, kind="stable").index[:n - int(shares.sum())]
+    shares[leftover] += 1
+    parts = [frame[frame["label"] == label].sample(n=int(k), random_state=seed) for label, k in shares.items() if k]
+    return pd.concat(parts).sample(frac=1, random_state=seed).reset_index(drop=True)
 
 
-def sample_split(split: str, n: int, seed: int, data_dir: str = "", dataset_id: str = "stanfordnlp/imdb") -> pd.DataFrame:
-    """`n` reviews of `split`: label-stratified, except the unlabeled `unsupervised` split; none when n is 0."""
-    if n == 0:
-        return pd.DataFrame(columns=COLUMNS)
-    return stratified_sample(load_split(split, data_dir, dataset_id), n, seed, stratify=split != "unsupervised")
+def without_texts(frame: pd.DataFrame, texts) -> tuple[pd.DataFrame, int]:
+    """`frame` minus the reviews whose text is in `texts`, and how many that removed."""
+    seen = frame["text"].isin(set(texts))
+    return frame[~seen].reset_index(drop=True), int(seen.sum())
+
+
+def draw_samples(n_train: int, n_val: int, n_test: int, n_unlabeled: int, seed: int, data_dir: str = "",
+                 dataset_id: str = "stanfordnlp/imdb") -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The run's reviews, no text in two of them: `{test, validation, train, unsupervised}` and a drop report.
+
+    Sizes: `n_test` / `n_train` 0 mean every review left; `n_val` 0 means no validation split; `n_unlabeled`
+    0 means none and -1 all. Test reviews come from the test split; validation and the distillation pool from
+    the train split minus every text of the test split; the unlabeled pool minus every text of those.
+    """
+    held_out, report = set(), []
+
+    def draw(split: str, n: int, stratify: bool = True) -> pd.DataFrame:
+        available, dropped = without_texts(source[split], held_out)
+        if n == 0 and split in ("validation", "unsupervised"):
+            frame = available.iloc[0:0]
+        else:
+            frame = stratified_sample(available, len(available) if n in (0, -1) else n, seed, stratify)
+        held_out.update(frame["text"])
+        report.append({"sample": split, "source split": SOURCE_SPLIT[split], "unique reviews": len(source[split]),
+                       "dropped (text in an earlier sample)": dropped, "drawn": len(frame)})
+        return frame
+
+    source = {"test": load_split("test", data_dir, dataset_id)}
+    source["validation"] = source["train"] = load_split("train", data_dir, dataset_id)
+    test = draw("test", n_test)
+    held_out.update(source["test"]["text"])  # the whole test split, not only the drawn part
+    samples = {"test": test, "validation": draw("validation", n_val), "train": draw("train", n_train)}
+    if n_unlabeled:
+        source["unsupervised"] = load_split("unsupervised", data_dir, dataset_id)
+        samples["unsupervised"] = draw("unsupervised", n_unlabeled, stratify=False)
+    else:
+        samples["unsupervised"] = pd.DataFrame(columns=COLUMNS)
+    return samples, pd.DataFrame(report).set_index("sample")
+
+
+SOURCE_SPLIT = {"test": "test", "validation": "train", "train": "train", "unsupervised": "unsupervised"}
+
+
+def load_eval_sets(spec: str) -> dict[str, pd.DataFrame]:
+    """Extra labelled sets as `name -> frame`, from "path[,path...]": CSV/Parquet files or folders of them."""
+    sets = {}
+    for item in filter(None, (part.strip() for part in spec.split(","))):
+        path = resolve(item)
+        if not path.exists():
+            raise DataError(f"eval set {path} does not exist: give CSV/Parquet files or folders with text and label columns")
+        files = sorted(f for f in path.iterdir() if f.suffix in (".csv", ".parquet")) if path.is_dir() else [path]
+        if not files or any(f.suffix not in (".csv", ".parquet") for f in files):
+            raise DataError(f"eval set {path} is not a .csv or .parquet file, or a folder holding some")
+        name = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem).strip("_") or "set"
+        if name in sets:
+            raise DataError(f"two eval sets are named {name!r} (from their file names): rename one")
+        frames = [_standardise(pd.read_parquet(f) if f.suffix == ".parquet" else pd.read_csv(f), str(f), "eval")
+                  for f in files]
+        sets[name] = drop_duplicates(pd.concat(frames, ignore_index=True), str(path))
+    return sets
 
 
 def read_reviews(path) -> pd.DataFrame:

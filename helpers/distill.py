@@ -61,7 +61,9 @@ def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: 
     each teacher class, the `keep_top_fraction` most confident rows (a biased teacher is confident on different
     scales per class, so one threshold would empty a class); then balancing negative vs positive (IMDB has no
     neutral class, so neutral rows keep weight 1): `resample` draws the smaller class with replacement up to
-    the larger one's count, `reweight` weights each inversely to its count.
+    the larger one's count, `reweight` weights each inversely to its count (the weights average 1 over the
+    rows, so a batch's loss is a plain mean of weighted losses: the classes weigh the same in expectation).
+    A class keeps at least one row under `keep_top_fraction` (its share is rounded up).
     """
     if balance not in BALANCING:
         raise ConfigError(f"balance {balance!r} is not one of {BALANCING}")
@@ -71,8 +73,9 @@ def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: 
     rows = pd.DataFrame({"text": pool["text"].to_numpy(), "labels": probs.argmax(axis=1),
                          "teacher_probs": list(probs), "weight": 1.0, "confidence": probs.max(axis=1)})
     rows = rows[rows["confidence"] >= min_confidence]
-    rank = rows.groupby("labels")["confidence"].rank(ascending=False, method="first", pct=True)
-    rows = rows[rank <= keep_top_fraction].drop(columns="confidence").reset_index(drop=True)
+    rank = rows.groupby("labels")["confidence"].rank(ascending=False, method="first")
+    quota = np.ceil(rows.groupby("labels")["labels"].transform("size") * keep_top_fraction)  # >= 1 per class
+    rows = rows[rank <= quota].drop(columns="confidence").reset_index(drop=True)
     if rows.empty:
         raise ConfigError(f"min_confidence {min_confidence} leaves no training review: lower it")
     polar = [CLASSES.index("negative"), CLASSES.index("positive")]
@@ -99,13 +102,14 @@ def distillation_loss(logits: torch.Tensor, labels: torch.Tensor, teacher_probs:
     """
     per_review = F.cross_entropy(logits, labels, reduction="none")
     if teacher_probs is not None and alpha > 0:
-        target = F.softmax(torch.log(teacher_probs.clamp_min(1e-8)) / temperature, dim=-1)
+        log_teacher = torch.where(teacher_probs > 0, torch.log(teacher_probs), -torch.inf)  # 0 stays exactly 0
+        target = F.softmax(log_teacher / temperature, dim=-1)
         log_student = F.log_softmax(logits / temperature, dim=-1)
-        soft = (target * (torch.log(target.clamp_min(1e-12)) - log_student)).sum(-1) * temperature ** 2
+        soft = (torch.xlogy(target, target) - target * log_student).sum(-1) * temperature ** 2
         per_review = alpha * soft + (1 - alpha) * per_review
     if weights is None:
         return per_review.mean()
-    return (per_review * weights).sum() / weights.sum()
+    return (per_review * weights).mean()  # weights average 1 over the data set, not per batch
 
 
 def loss_weights(distill_loss: str, alpha: float) -> float:

@@ -78,16 +78,18 @@ def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch
                   progress: tqdm | None = None, truncation: str = "head", head_tokens: int = 128) -> np.ndarray:
     """Softmax probabilities, one row per text in input order.
 
-    `truncation` is `head`, `head_tail` (see `encode`) or `chunks`: the mean over windows covering the whole text.
+    `truncation` is `head`, `head_tail` (see `encode`) or `chunks`: the mean over windows covering the whole
+    text, each weighted by its tokens.
     """
     if truncation == "chunks":
         ids, owner = windows(tokenizer, texts, max_length)
         per_window = predict_ids(model, tokenizer, ids, batch_size)
+        size = np.array([len(x) for x in ids], dtype=np.float64)  # a short last window counts for its tokens
         sums = np.zeros((len(texts), per_window.shape[1]), dtype=np.float64)
-        np.add.at(sums, owner, per_window)
+        np.add.at(sums, owner, per_window * size[:, None])
         if progress is not None:
             progress.update(len(texts))
-        return (sums / np.bincount(owner, minlength=len(texts))[:, None]).astype(np.float32)
+        return (sums / np.bincount(owner, weights=size, minlength=len(texts))[:, None]).astype(np.float32)
     return predict_ids(model, tokenizer, encode(tokenizer, texts, max_length, truncation, head_tokens),
                        batch_size, progress)
 

@@ -10,7 +10,9 @@ from .teacher import CLASSES
 
 NEG, NEU, POS = range(len(CLASSES))
 MAPPINGS = {
-    "neutral_positive": "neutral counts as positive (as in the original): positive unless the argmax is negative",
+    "neutral_positive": "neutral counts as positive (as in the original): p(positive) = p(neutral) + p(positive), "
+                        "and a review is called positive when that is at least 0.5; accuracy, F1, ECE and the "
+                        "reliability diagram all use this one rule",
     "pos_vs_neg": "positive if p(positive) > p(negative), ignoring neutral",
 }
 LENGTH_BUCKETS = [0, 150, 300, 500, np.inf]  # words
@@ -20,7 +22,7 @@ def to_binary(probs: np.ndarray, mapping: str = "neutral_positive") -> np.ndarra
     """0/1 predictions from 3-class probabilities under one of MAPPINGS."""
     probs = np.asarray(probs)
     if mapping == "neutral_positive":
-        return (probs.argmax(axis=1) != NEG).astype(int)
+        return (binary_positive_probability(probs) >= 0.5).astype(int)
     return (probs[:, POS] > probs[:, NEG]).astype(int)
 
 
@@ -37,7 +39,7 @@ def expected_calibration_error(gold: np.ndarray, p_positive: np.ndarray, bins: i
     """ECE of the binary forecast p(positive): bin by confidence max(p, 1-p), weigh |accuracy - confidence|."""
     p_positive = np.asarray(p_positive, dtype=float)
     confidence = np.maximum(p_positive, 1 - p_positive)
-    correct = (p_positive >= 0.5).astype(int) == np.asarray(gold)
+    correct = (p_positive >= 0.5).astype(int) == np.asarray(gold)  # the decision of to_binary
     which = np.minimum(((confidence - 0.5) * 2 * bins).astype(int), bins - 1)
     return float(sum(abs(correct[which == b].mean() - confidence[which == b].mean()) * (which == b).mean()
                      for b in range(bins) if (which == b).any()))
@@ -79,12 +81,53 @@ def score(gold: np.ndarray, probs: np.ndarray, teacher_probs: np.ndarray | None 
     return result
 
 
+def paired_comparison(gold: np.ndarray, first: np.ndarray, second: np.ndarray, resamples: int = 1000,
+                      seed: int = 0) -> dict:
+    """`first` minus `second` (0/1 predictions on the same reviews): accuracy difference, its 95% paired
+    bootstrap interval (the same resampled reviews for both), and McNemar's exact two-sided p-value."""
+    gold = np.asarray(gold)
+    right_1, right_2 = np.asarray(first) == gold, np.asarray(second) == gold
+    rng = np.random.default_rng(seed)
+    diffs = np.array([right_1[idx].mean() - right_2[idx].mean()
+                      for idx in rng.integers(0, len(gold), size=(resamples, len(gold)))])
+    only_1, only_2 = int((right_1 & ~right_2).sum()), int((~right_1 & right_2).sum())
+    return {"difference": float(right_1.mean() - right_2.mean()),
+            "difference_ci95": [float(np.percentile(diffs, 2.5)), float(np.percentile(diffs, 97.5))],
+            "only_first_correct": only_1, "only_second_correct": only_2,
+            "mcnemar_p": mcnemar_exact(only_1, only_2), "n": int(len(gold))}
+
+
+def mcnemar_exact(only_first: int, only_second: int) -> float:
+    """McNemar's exact test: two-sided binomial p-value of the discordant pairs against 1/2."""
+    from scipy.stats import binom
+
+    discordant = only_first + only_second
+    if discordant == 0:
+        return 1.0
+    return float(min(1.0, 2 * binom.cdf(min(only_first, only_second), discordant, 0.5)))
+
+
+def compare_models(gold: np.ndarray, probs: dict[str, np.ndarray]) -> dict:
+    """Student vs teacher and student vs the gold ceiling (when present), paired on the same reviews."""
+    pairs = [("student", "teacher"), ("student", "gold_supervised")]
+    return {f"{a} - {b}": paired_comparison(gold, to_binary(probs[a]), to_binary(probs[b]))
+            for a, b in pairs if a in probs and b in probs}
+
+
 def majority_probs(train_labels: np.ndarray, n: int) -> np.ndarray:
     """Always the training sample's most common true label (ties: positive), as one-hot probabilities."""
     positive = np.mean(train_labels) >= 0.5
     probs = np.zeros((n, len(CLASSES)), dtype=np.float32)
     probs[:, POS if positive else NEG] = 1
     return probs
+
+
+def comparison_table(comparisons: dict) -> pd.DataFrame:
+    """One row per paired comparison: difference, its interval, discordant counts, McNemar p."""
+    return pd.DataFrame({name: {"accuracy difference": c["difference"],
+                                "95% CI": "{:+.3f} to {:+.3f}".format(*c["difference_ci95"]),
+                                "only first right": c["only_first_correct"], "only second right": c["only_second_correct"],
+                                "McNemar p": f"{c['mcnemar_p']:.2g}"} for name, c in comparisons.items()}).T
 
 
 def summary_table(models: dict) -> pd.DataFrame:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from pathlib import Path
 
 import torch
 
@@ -32,6 +33,47 @@ def model_source(name: str) -> str:
     if name.startswith((".", "/", "~")) or name.count("/") > 1:
         raise ConfigError(f"model folder {local} does not exist: check the path, or give a hub id")
     return name
+
+
+def model_identity(name: str) -> dict:
+    """What tells two versions of a model apart: the hash of its config and weights (local folder or package),
+    plus the package version; for a hub model its cached revision (commit hash) when known.
+    """
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    identity = {}
+    if name.startswith(PACKAGE_PREFIX):
+        module = name[len(PACKAGE_PREFIX):]
+        try:
+            identity["package_version"] = version(module.replace("_", "-"))
+        except PackageNotFoundError:
+            identity["package_version"] = None
+    source = Path(model_source(name))
+    if source.is_dir():
+        digest = hashlib.sha256()
+        for file in sorted(source.iterdir()):
+            if file.suffix in (".json", ".safetensors", ".bin", ".txt", ".model") and file.is_file():
+                digest.update(file.name.encode())
+                with open(file, "rb") as handle:
+                    for block in iter(lambda: handle.read(1 << 22), b""):
+                        digest.update(block)
+        identity["files_sha256"] = digest.hexdigest()[:20]
+    else:
+        identity["revision"] = hub_revision(name)
+    return identity
+
+
+def hub_revision(name: str) -> str | None:
+    """The commit hash of the hub model's cached snapshot, if one is cached (None: unknown)."""
+    try:
+        from huggingface_hub import scan_cache_dir
+
+        revisions = [rev for repo in scan_cache_dir().repos if repo.repo_id == name and repo.repo_type == "model"
+                     for rev in repo.revisions if "main" in rev.refs]
+        return revisions[0].commit_hash if revisions else None
+    except Exception:  # no cache yet, or an unreadable one: the name alone keys the cache
+        return None
 
 
 def hub_reachable(timeout: float = 5.0) -> bool:

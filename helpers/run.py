@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import platform
 import subprocess
@@ -20,6 +21,7 @@ from .errors import ConfigError, UserError
 from .distributed import is_main
 from .models import go_offline_if_hub_unreachable
 from .paths import PROJECT_ROOT, RunPaths, read_json, resolve, write_json
+from .progress import PROGRESS_FILE, QUIET_ENVIRONMENT, ProgressRelay
 from .report import publish
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
@@ -151,9 +153,15 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
     record = {"profile": profile, "parameters": params, "started": _now(), **environment(),
               "steps": _earlier_steps(paths, params, chosen)}
     print(f"run {params['run_name']!r} ({profile}) -> {paths.results}", flush=True)
-    with tempfile.TemporaryDirectory(prefix="papermill-kernels-") as sockets:
-        IPCKernelManager.socket_dir = sockets
-        _execute(chosen, declared, params, paths, record)
+    with tempfile.TemporaryDirectory(prefix="papermill-kernels-") as private:
+        IPCKernelManager.socket_dir = private
+        relay = ProgressRelay(Path(private) / "progress.log")
+        with kernel_environment({PROGRESS_FILE: str(relay.path), **QUIET_ENVIRONMENT}):
+            relay.start()
+            try:
+                _execute(chosen, declared, params, paths, record, relay)
+            finally:
+                relay.stop()
     if chosen and chosen[-1] == notebooks()[-1] and is_main():
         start = time.perf_counter()
         record["report"] = str(publish(str(paths.workdir), paths.run_name))
@@ -163,7 +171,23 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
     return paths.results
 
 
-def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, record: dict) -> None:
+@contextlib.contextmanager
+def kernel_environment(variables: dict):
+    """Environment variables that the kernels started inside the block inherit; restored afterwards."""
+    saved = {name: os.environ.get(name) for name in variables}
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, record: dict,
+             relay: ProgressRelay) -> None:
     """Run `chosen` notebooks in order, recording each step in run.json; a failure names notebook and cell."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -171,6 +195,7 @@ def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, 
     for i, nb in enumerate(chosen, 1):
         out = paths.results / "notebooks" / nb.name
         out.parent.mkdir(parents=True, exist_ok=True)
+        relay.clear()
         print(f"[{i}/{len(chosen)}] {nb.stem} ...", flush=True)
         start = time.perf_counter()
         step = {"notebook": nb.stem, "executed": str(out)}
@@ -180,6 +205,7 @@ def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, 
                                        progress_bar=False, log_output=False,
                                        kernel_manager_class="helpers.run.IPCKernelManager")
         except PapermillExecutionError as err:
+            relay.clear()
             step.update(status="failed", seconds=round(time.perf_counter() - start, 2))
             record["steps"].append(step)
             write_json(record, paths.results / "run.json")
@@ -189,6 +215,8 @@ def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, 
         record["steps"].append(step)
         record["finished"] = _now()
         write_json(record, paths.results / "run.json")
+        relay.pump()
+        relay.clear()
         print(f"[{i}/{len(chosen)}] {nb.stem} done in {step['seconds']:.1f}s", flush=True)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from tqdm import tqdm
+import torch
 
 from .distill import DistillationTrainer, loss_weights
 from .distributed import barrier, is_main
@@ -17,6 +18,7 @@ from .inference import encode, precision, predict_proba
 from .metrics import to_binary
 from .models import from_pretrained, pick_device
 from .paths import atomic_path, read_json, write_json
+from .progress import TrainingProgress, batch_mode, progress
 from .teacher import CLASSES, content_key
 
 TRAINING_FILE = "training.json"
@@ -42,7 +44,7 @@ class TrainConfig:
     seed: int = field(default=42, metadata={"help": "seeds model init, shuffling and dropout"})
     device: str = field(default="auto", metadata={"help": "'auto' takes the GPU when there is one"})
     eval_batch_size: int = field(default=64, metadata={"help": "reviews per evaluation batch"})
-    eval_each_epoch: bool = field(default=True, metadata={"help": "score the test reviews after each epoch"})
+    eval_each_epoch: bool = field(default=True, metadata={"help": "score the validation reviews after each epoch"})
 
 
 def tokenized(tokenizer, rows: pd.DataFrame, config: TrainConfig):
@@ -65,9 +67,21 @@ def gold_rows(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def binary_accuracy(eval_pred) -> dict:
-    """Accuracy against gold negative/positive, counting a neutral prediction as positive."""
+    """Accuracy against gold negative/positive under the headline mapping (`metrics.to_binary`)."""
     logits, labels = eval_pred
-    return {"accuracy": float(np.mean(to_binary(logits) == (labels == LABEL2ID["positive"])))}
+    probs = torch.softmax(torch.as_tensor(logits, dtype=torch.float32), dim=-1).numpy()
+    return {"accuracy": float(np.mean(to_binary(probs) == (labels == LABEL2ID["positive"])))}
+
+
+def targets_key(rows: pd.DataFrame) -> str:
+    """Hash of everything the training targets are made of: texts, labels, weights and teacher distributions."""
+    digest = hashlib.sha256()
+    digest.update(content_key(rows["text"].tolist()).encode())
+    for column in ("labels", "weight", "teacher_probs"):
+        if column in rows:
+            values = np.stack(rows[column].to_numpy()) if column == "teacher_probs" else rows[column].to_numpy()
+            digest.update(column.encode() + np.ascontiguousarray(values, dtype=np.float64).tobytes())
+    return digest.hexdigest()[:20]
 
 
 def _fresh_checkpoints(folder: Path, settings: dict) -> None:
@@ -80,28 +94,27 @@ def _fresh_checkpoints(folder: Path, settings: dict) -> None:
     barrier()
 
 
-def train_student(student: str, rows: pd.DataFrame, evaluation: pd.DataFrame, checkpoints: Path,
+def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, checkpoints: Path,
                   config: TrainConfig, callbacks: list | None = None):
     """Fine-tune `student` on `rows` (`text`, `labels`, optional `teacher_probs` and `weight`).
 
-    The loss is `distillation_loss` as `config.distill_loss` says. With `eval_each_epoch`, `evaluation`'s
-    reviews are scored against their true labels after each epoch (a learning curve; nothing is selected on
-    it). Checkpoints each epoch into `checkpoints`, and resumes from the last one when rerun with the same
-    settings and data.
+    The loss is `distillation_loss` as `config.distill_loss` says. With `eval_each_epoch`, the `validation`
+    reviews (never test) are scored against their true labels after each epoch. Checkpoints each epoch into
+    `checkpoints`, and resumes from the last one when rerun with the same settings and targets.
     """
     from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding,
                               TrainingArguments, set_seed)
 
     alpha = loss_weights(config.distill_loss, config.alpha)
-    _fresh_checkpoints(checkpoints, {"student": student, "data": content_key(rows["text"].tolist()),
-                                     "labels": content_key(rows["labels"].astype(int).tolist()), "train": asdict(config)})
+    _fresh_checkpoints(checkpoints, {"student": student, "targets": targets_key(rows), "train": asdict(config)})
     set_seed(config.seed)
     tokenizer = from_pretrained(AutoTokenizer, student, "student")
     with quiet_transformers():  # a fresh classification head is expected, not worth a warning
         model = from_pretrained(AutoModelForSequenceClassification, student, "student", num_labels=len(CLASSES),
                                 id2label=ID2LABEL, label2id=LABEL2ID)
     train_set = tokenized(tokenizer, rows if alpha > 0 else rows.drop(columns="teacher_probs", errors="ignore"), config)
-    eval_set = tokenized(tokenizer, gold_rows(evaluation), config) if config.eval_each_epoch else None
+    evaluate = config.eval_each_epoch and len(validation) > 0
+    eval_set = tokenized(tokenizer, gold_rows(validation), config) if evaluate else None
     device = pick_device(config.device)
     steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
     args = TrainingArguments(
@@ -121,12 +134,18 @@ def train_student(student: str, rows: pd.DataFrame, evaluation: pd.DataFrame, ch
         seed=config.seed,
         use_cpu=device.type == "cpu",
         report_to="none",
+        disable_tqdm=batch_mode(),  # a batch run shows TrainingProgress on the terminal instead
         **({} if precision(device) == "fp32" else {precision(device): True}),  # bf16/fp16 where the GPU has it
     )
     trainer = DistillationTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
                                   processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
                                   compute_metrics=binary_accuracy, temperature=config.temperature, alpha=alpha,
                                   callbacks=callbacks)
+    if batch_mode():
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)  # it would print every log dict into the notebook
+        trainer.add_callback(TrainingProgress(Path(checkpoints).name.replace("checkpoints", "student")))
     trainer.train(resume_from_checkpoint=last_complete_checkpoint(checkpoints))
     return trainer
 
@@ -164,7 +183,7 @@ def predict_student(folder: Path, texts, batch_size: int = 64, device: str = "au
     settings = read_json(Path(folder) / TRAINING_FILE)
     tokenizer = AutoTokenizer.from_pretrained(str(folder))
     model = AutoModelForSequenceClassification.from_pretrained(str(folder)).to(pick_device(device))
-    with tqdm(total=len(texts), desc=desc, unit="review") as bar:
+    with progress(len(texts), desc) as bar:
         return predict_proba(model, tokenizer, list(texts), settings["max_length"], batch_size, bar,
                              settings["truncation"], settings["head_tokens"])
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from importlib.metadata import version
 from pathlib import Path
 
@@ -16,8 +18,9 @@ from tqdm import tqdm
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError
 from .inference import precision, predict_proba
-from .models import from_pretrained, model_source, pick_device
+from .models import from_pretrained, model_identity, model_source, pick_device
 from .paths import atomic_path, write_json
+from .progress import progress
 
 CLASSES = ["negative", "neutral", "positive"]
 PROB_COLUMNS = [f"p_{name}" for name in CLASSES]
@@ -50,24 +53,66 @@ def vader_proba(compound: np.ndarray) -> np.ndarray:
     return (probs / probs.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
+_VADER = None  # one analyzer per worker process, built by _vader_worker_start
+
+
+def _vader_worker_start() -> None:
+    """Build the process's VADER analyzer once (it loads its lexicon)."""
+    global _VADER
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    _VADER = SentimentIntensityAnalyzer()
+
+
+def _vader_compound(texts: list[str]) -> list[float]:
+    """VADER's compound score per text, in this process."""
+    if _VADER is None:
+        _vader_worker_start()
+    return [_VADER.polarity_scores(text)["compound"] for text in texts]
+
+
+def available_cores() -> int:
+    """CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 class VaderTeacher:
-    """VADER (Hutto & Gilbert 2014): a lexicon- and rule-based social-media sentiment model."""
+    """VADER (Hutto & Gilbert 2014): a lexicon- and rule-based social-media sentiment model.
 
-    def __init__(self):
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    It runs in pure Python, so `workers` processes (default: every available core) score chunks in parallel;
+    the order and the numbers are those of one process.
+    """
 
-        self._analyzer = SentimentIntensityAnalyzer()
+    PIECE = 32  # reviews per task sent to a worker: small enough for an even split and a smooth progress bar
+
+    def __init__(self, workers: int = 0):
+        self.workers = workers if workers > 0 else available_cores()
+        self._pool = None
         self.fingerprint = {"teacher": "vader", "vaderSentiment": version("vaderSentiment"),
                             "threshold": VADER_THRESHOLD, "sharpness": VADER_SHARPNESS}
 
     def predict(self, texts: Sequence[str], progress: tqdm | None = None) -> np.ndarray:
         """Class probabilities (negative, neutral, positive) per text."""
+        texts = list(texts)
+        pieces = [texts[i:i + self.PIECE] for i in range(0, len(texts), self.PIECE)]
+        if self.workers > 1 and len(pieces) > 1 and self._pool is None:
+            self._pool = ProcessPoolExecutor(self.workers, initializer=_vader_worker_start)
+        scores = self._pool.map(_vader_compound, pieces) if self.workers > 1 and len(pieces) > 1 else map(_vader_compound, pieces)
         compound = []
-        for text in texts:
-            compound.append(self._analyzer.polarity_scores(text)["compound"])
+        for piece in scores:
+            compound.extend(piece)
             if progress is not None:
-                progress.update(1)
+                progress.update(len(piece))
         return vader_proba(np.array(compound))
+
+    def close(self) -> None:
+        """Stop the worker processes, if any were started."""
+        if self._pool is not None:
+            self._pool.shutdown()
+            self._pool = None
+
+    def __del__(self):
+        self.close()
 
 
 class HFTeacher:
@@ -88,7 +133,8 @@ class HFTeacher:
         self.max_length = min(max_length, model_limit)
         self.batch_size, self.truncation, self.head_tokens = batch_size, truncation, head_tokens
         self._model = None
-        self.fingerprint = {"teacher": name, "source": model_source(name), "max_length": self.max_length,
+        self.fingerprint = {"teacher": name, "source": model_source(name), "identity": model_identity(name),
+                            "max_length": self.max_length,
                             "precision": precision(self.device),  # bf16 on GPU differs in the last digits
                             "truncation": truncation, **({"head_tokens": head_tokens} if truncation == "head_tail" else {})}
 
@@ -111,15 +157,16 @@ class HFTeacher:
 
 
 def load_teacher(name: str, max_length: int = 512, batch_size: int = 16, device: str = "auto",
-                 truncation: str = "head", head_tokens: int = 128):
+                 truncation: str = "head", head_tokens: int = 128, workers: int = 0):
     """`vader` (which always reads the whole review), or a Hugging Face model id / local folder / `pkg:<module>`.
 
-    `truncation`: `head`, `head_tail` or `chunks` (mean over windows covering the whole review).
+    `truncation`: `head`, `head_tail` or `chunks` (mean over windows covering the whole review). `workers`:
+    VADER's processes (0: every available core).
     """
     if truncation not in ("head", "head_tail", "chunks"):
         raise ConfigError(f"teacher truncation {truncation!r} is not one of head, head_tail, chunks")
     if name.lower() == "vader":
-        return VaderTeacher()
+        return VaderTeacher(workers)
     return HFTeacher(name, max_length, batch_size, device, truncation, head_tokens)
 
 
@@ -177,8 +224,7 @@ def annotate(teacher, texts: Sequence[str], cache_root: Path, chunk_size: int = 
         barrier()  # every process splits the same to-do list before any adds to the cache
     todo = list(dict.fromkeys(h for h in hashes if h not in known))[rank::world]
     first_text = {h: text for h, text in zip(hashes, texts)}
-    with tqdm(total=len(todo), desc=f"{desc}: {len(hashes) - len(todo) * world} cached, annotating", unit="review",
-              disable=rank > 0) as bar:
+    with progress(len(todo) if rank == 0 else 0, f"{desc}: {len(hashes) - len(todo) * world:,} cached, annotating") as bar:
         for start in range(0, len(todo), chunk_size):
             chunk = todo[start:start + chunk_size]
             probs = teacher.predict([first_text[h] for h in chunk], progress=bar)

@@ -1,4 +1,4 @@
-"""Train a run's student outside the notebooks, e.g. with the Trainer's DDP on several GPUs or nodes.
+"""Notebook 03's steps, and the same work outside the notebooks (e.g. with the Trainer's DDP on several GPUs).
 
 `torchrun --nproc_per_node 4 -m helpers.train --profile seed` does what notebooks/03_train_student does, with the
 same parameters (profile, overrides, then the notebook's defaults), after 01 and 02 have run for that run.
@@ -10,54 +10,104 @@ import argparse
 import ast
 import sys
 
+import numpy as np
 import pandas as pd
 
 from .data import read_reviews
 from .distill import training_targets
 from .distributed import rank_and_world
-from .errors import UserError
+from .errors import ConfigError, UserError
 from .paths import RunPaths, read_json, write_json
-from .run import NOTEBOOK_DIR, parse_overrides, resolve_parameters
-from .student import TrainConfig, gold_rows, save_student, train_student
+from .student import TrainConfig, gold_rows, predict_student, save_student, train_student
+from .teacher import PROB_COLUMNS
 
-NOTEBOOK = NOTEBOOK_DIR / "03_train_student.ipynb"
+TARGET_PARAMETERS = ("class_prior", "min_confidence", "keep_top_fraction", "balance")
+
+
+def config_from(p: dict) -> TrainConfig:
+    """The TrainConfig that notebook 03's parameters `p` describe."""
+    return TrainConfig(**{name: p[name] for name in TrainConfig.__dataclass_fields__ if name in p})
+
+
+def load_pool(paths: RunPaths) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """The teacher-annotated distillation pool (train + unlabeled), the train sample alone, and validation."""
+    train = read_reviews(paths.annotated("train"))
+    pool = pd.concat([train, read_reviews(paths.annotated("unsupervised"))], ignore_index=True)
+    return pool, train, read_reviews(paths.annotated("validation"))
+
+
+def distil(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame, round_: int = 0):
+    """Train the student on `pool`'s probability columns (the teacher's, or a previous student's in a
+    self-training round), save it as the run's student, and write its log history. Returns (trainer, rows)."""
+    config = config_from(p)
+    targets = {name: p[name] for name in TARGET_PARAMETERS}
+    rows = training_targets(pool, seed=p["seed"], **targets)
+    folder = paths.checkpoints if round_ == 0 else paths.models / f"checkpoints_self_train_{round_}"
+    trainer = train_student(p["student"], rows, validation, folder, config)
+    provenance = {"student": p["student"], "teacher": read_json(paths.data / "teacher.json"), "n_pool": len(pool),
+                  "n_training_rows": len(rows), "self_train_round": round_, "world_size": rank_and_world()[1], **targets}
+    save_student(trainer, paths.student, config, provenance)
+    write_json(trainer.state.log_history, paths.results / ("train_history.json" if round_ == 0
+                                                           else f"train_history_self_train_{round_}.json"))
+    return trainer, rows
+
+
+def relabelled(pool: pd.DataFrame, student_probs: np.ndarray, teacher_weight: float) -> pd.DataFrame:
+    """The pool with its probability columns replaced by the student's, mixed with `teacher_weight` of the
+    teacher's: the targets of a self-training round."""
+    if not 0 <= teacher_weight <= 1:
+        raise ConfigError(f"self_train_teacher_weight {teacher_weight} must be between 0 and 1")
+    mixed = (1 - teacher_weight) * student_probs + teacher_weight * pool[PROB_COLUMNS].to_numpy(np.float32)
+    return pool.assign(**{column: mixed[:, i] for i, column in enumerate(PROB_COLUMNS)})
+
+
+def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame, round_: int):
+    """One self-training round: the current student relabels the pool; a fresh student learns from that."""
+    student_probs = predict_student(paths.student, pool["text"], p.get("eval_batch_size", 64), p["device"],
+                                    f"self-training {round_}: relabel pool")
+    return distil(paths, p, relabelled(pool, student_probs, p["self_train_teacher_weight"]), validation, round_)
+
+
+def gold_ceiling(paths: RunPaths, p: dict, train: pd.DataFrame, validation: pd.DataFrame):
+    """The same student and settings trained on true labels of (the first `n_gold` of) the train sample."""
+    gold_config = TrainConfig(**{**vars(config_from(p)), "distill_loss": "hard"})
+    reviews = train.iloc[:p["n_gold"]] if p["n_gold"] else train
+    trainer = train_student(p["student"], gold_rows(reviews), validation, paths.gold_checkpoints, gold_config)
+    save_student(trainer, paths.gold_student, gold_config, {"student": p["student"], "teacher": "none (true labels)",
+                                                           "n_pool": len(reviews)})
+    write_json(trainer.state.log_history, paths.results / "train_history_gold.json")
+    return trainer
 
 
 def notebook_defaults() -> dict:
     """The defaults of 03's parameters cell."""
     import papermill
 
-    return {name: ast.literal_eval(spec["default"]) for name, spec in papermill.inspect_notebook(str(NOTEBOOK)).items()}
+    from .run import NOTEBOOK_DIR
+
+    notebook = NOTEBOOK_DIR / "03_train_student.ipynb"
+    return {name: ast.literal_eval(spec["default"]) for name, spec in papermill.inspect_notebook(str(notebook)).items()}
 
 
 def train(profile: str, overrides: dict) -> RunPaths:
-    """03's work for `profile` + `overrides`: targets from the teacher's annotations, the student, the ceiling."""
+    """03's work for `profile` + `overrides`: the student, its self-training rounds, the ceiling."""
+    from .run import resolve_parameters
+
     p = {**notebook_defaults(), **resolve_parameters(profile, overrides)}
     paths = RunPaths.of(p["workdir"], p["run_name"])
-    config = TrainConfig(epochs=p["epochs"], learning_rate=p["learning_rate"], batch_size=p["batch_size"],
-                         max_length=p["max_length"], truncation=p["truncation"], head_tokens=p["head_tokens"],
-                         distill_loss=p["distill_loss"], temperature=p["temperature"], alpha=p["alpha"],
-                         seed=p["seed"], device=p["device"], eval_each_epoch=p["eval_each_epoch"])
-    targets = {k: p[k] for k in ("class_prior", "min_confidence", "keep_top_fraction", "balance")}
-    train_set, test = read_reviews(paths.annotated("train")), read_reviews(paths.annotated("test"))
-    pool = pd.concat([train_set, read_reviews(paths.annotated("unsupervised"))], ignore_index=True)
-    rows = training_targets(pool, seed=p["seed"], **targets)
-    trainer = train_student(p["student"], rows, test, paths.checkpoints, config)
-    provenance = {"student": p["student"], "teacher": read_json(paths.data / "teacher.json"), "n_pool": len(pool),
-                  "n_training_rows": len(rows), "world_size": rank_and_world()[1], **targets}
-    save_student(trainer, paths.student, config, provenance)
-    write_json(trainer.state.log_history, paths.results / "train_history.json")
+    pool, train_set, validation = load_pool(paths)
+    distil(paths, p, pool, validation)
+    for round_ in range(1, p["self_train_rounds"] + 1):
+        self_train(paths, p, pool, validation, round_)
     if p["gold_ceiling"]:
-        gold_config = TrainConfig(**{**vars(config), "distill_loss": "hard"})
-        gold = train_student(p["student"], gold_rows(train_set), test, paths.gold_checkpoints, gold_config)
-        save_student(gold, paths.gold_student, gold_config, {"student": p["student"], "teacher": "none (true labels)",
-                                                            "n_pool": len(train_set)})
-        write_json(gold.state.log_history, paths.results / "train_history_gold.json")
+        gold_ceiling(paths, p, train_set, validation)
     return paths
 
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
+    from .run import parse_overrides
+
     parser = argparse.ArgumentParser(prog="python -m helpers.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="offline")
