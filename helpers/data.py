@@ -106,7 +106,9 @@ def validate(frame: pd.DataFrame, source: str, labelled: bool = True) -> None:
         bad = ~labels.isin(list(LABELS))
         if bad.any():
             row = int(bad.to_numpy().nonzero()[0][0])
-            raise DataError(f"{source} row {row}: label {frame['label'].iloc[row]!r} is not 0 (negative) "
+            value = frame["label"].iloc[row]
+            value = value.item() if hasattr(value, "item") else value  # 3, not np.int64(3)
+            raise DataError(f"{source} row {row}: label {value!r} is not 0 (negative) "
                             "or 1 (positive); fix the label column")
         frame["label"] = labels.astype(int)
 

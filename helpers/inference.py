@@ -84,7 +84,8 @@ def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch
     if truncation == "chunks":
         ids, owner = windows(tokenizer, texts, max_length)
         per_window = predict_ids(model, tokenizer, ids, batch_size)
-        size = np.array([len(x) for x in ids], dtype=np.float64)  # a short last window counts for its tokens
+        specials = sum(map(len, special_tokens(tokenizer)))
+        size = np.array([max(len(x) - specials, 1) for x in ids], dtype=np.float64)  # a short last window counts less
         sums = np.zeros((len(texts), per_window.shape[1]), dtype=np.float64)
         np.add.at(sums, owner, per_window * size[:, None])
         if progress is not None:

@@ -90,7 +90,7 @@ class ProgressRelay(threading.Thread):
         self.path, self.stream, self.every, self.poll = Path(path), stream or sys.stderr, every, poll
         self.tty = hasattr(self.stream, "isatty") and self.stream.isatty()
         self.lock, self.finished = threading.Lock(), threading.Event()
-        self.status, self.shown, self.last_line, self.offset, self.on_screen = "", "", 0.0, 0, False
+        self.status, self.shown, self.last_line, self.offset, self.on_screen = "", "", float("-inf"), 0, False
         self.path.touch()
 
     def run(self) -> None:

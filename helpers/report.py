@@ -17,6 +17,7 @@ import pandas as pd
 from .errors import UserError
 from .metrics import summary_table
 from .paths import PROJECT_ROOT, RunPaths, atomic_path, read_json
+from .tables import md_text
 
 BOOK_FILES = ["_quarto.yml", "index.qmd", "references.qmd", "references.bib"]
 FIGURES = {
@@ -38,35 +39,26 @@ def headline(metrics: dict) -> pd.DataFrame:
     return table.apply(lambda col: col.map(lambda v: f"{v:.3f}" if isinstance(v, float) else ("-" if v is None else v)))
 
 
-def markdown(table: pd.DataFrame) -> str:
-    """The table as Markdown, accuracy with its interval."""
-    shown = table.copy()
-    if "student_acc" in shown:
-        shown["student accuracy (95% CI)"] = [f"{a:.3f} ({lo:.3f}-{hi:.3f})" if pd.notna(a) else "failed"
-                                              for a, lo, hi in zip(shown["student_acc"], shown["ci95_low"],
-                                                                   shown["ci95_high"])]
-        shown = shown[["variant", "changes", "student accuracy (95% CI)", "student_f1", "student_ece",
-                       "agreement", "teacher_acc", "gold_acc", "n_test"]]
-    return shown.to_markdown(index=False, floatfmt=".3f")
-
-
-ABLATION_NOTE = ("Each variant is its own run of the pipeline on the same reviews (`python -m helpers.sweep`); "
-                 "accuracy against the true test labels with its 95% bootstrap interval.")
+ABLATION_NOTE = ("Each variant is its own run of the pipeline (`python -m helpers.sweep`), over the seeds shown; "
+                 "variants are ranked and the winner chosen by the student's accuracy on the validation reviews; "
+                 "test accuracy is shown, never used to choose.")
 
 
 def ablation_table(paths: RunPaths) -> pd.DataFrame | None:
-    """The ablation sweep's table (`results/ablation/ablation.csv`), if one has run under this workdir."""
-    table = paths.workdir / "results" / "ablation" / "ablation.csv"
-    return pd.read_csv(table) if table.exists() else None
+    """The ablation sweep's summary (`results/ablation/sweep.csv`) for reading, if one has run under this workdir."""
+    from .sweep import display_table
+
+    table = paths.workdir / "results" / "ablation" / "sweep.csv"
+    return display_table(pd.read_csv(table)) if table.exists() else None
 
 
 def results_markdown(metrics: dict, figures: list[str], ablation: pd.DataFrame | None) -> str:
     """`_results.md`: the headline table, the ablation and the figures, included by the book's index page."""
-    lines = [f"## Results of run `{metrics['run_name']}`", "",
-             f"{metrics['n_test']:,} test reviews, stratified by label. Mapping: {metrics['mapping']}.", "",
-             headline(metrics).to_markdown(), "", ": Headline results {#tbl-headline}", ""]
+    lines = [f"## Results of run {md_text(metrics['run_name'])}", "",
+             f"{metrics['n_test']:,} test reviews, stratified by label. Mapping: {md_text(metrics['mapping'])}.", "",
+             headline(metrics).map(md_text).to_markdown(), "", ": Headline results {#tbl-headline}", ""]
     if ablation is not None:
-        lines += ["## What each technique buys", "", ABLATION_NOTE, "", markdown(ablation), "",
+        lines += ["## What each technique buys", "", ABLATION_NOTE, "", ablation.map(md_text).to_markdown(index=False), "",
                   ": Ablation {#tbl-ablation}", ""]
     for name in figures:
         lines += [f"![{FIGURES[name]}](figures/{name}){{width=90%}}", ""]
@@ -91,31 +83,96 @@ def stage(paths: RunPaths) -> Path:
     return report
 
 
+def chapter_title(stem: str) -> str:
+    """'02_teacher_annotate' -> '02 · teacher annotate'."""
+    number, _, rest = stem.partition("_")
+    return f"{number} · {rest.replace('_', ' ')}" if rest else stem
+
+
+def navigation(pages: list[tuple[str, str]], current: str) -> dict:
+    """The sidebar (every page, this one marked, a contents list filled from its headings) and the
+    previous/next links of page `current`; every name is HTML-escaped."""
+    marked = ' class="current" aria-current="page"'
+    items = "\n".join(f'<li{marked if href == current else ""}><a href="{html.escape(href)}">{html.escape(title)}</a></li>'
+                      for href, title in pages)
+    sidebar = (f'<nav class="report-nav" aria-label="Report"><a class="report-home" href="index.html">Distillation '
+               f'report</a><h2>Chapters</h2><ol class="report-chapters">{items}</ol>'
+               f'<h2>On this page</h2><ol id="report-toc"></ol></nav>')
+    hrefs = [href for href, _ in pages]
+    at = hrefs.index(current)
+    links = []
+    if at > 0:
+        links.append(f'<a class="report-prev" rel="prev" href="{html.escape(hrefs[at - 1])}">&larr; '
+                     f'{html.escape(pages[at - 1][1])}</a>')
+    if at + 1 < len(pages):
+        links.append(f'<a class="report-next" rel="next" href="{html.escape(hrefs[at + 1])}">'
+                     f'{html.escape(pages[at + 1][1])} &rarr;</a>')
+    return {"sidebar": sidebar, "pager": f'<nav class="report-pager" aria-label="Previous and next">{"".join(links)}</nav>',
+            "css": NAV_CSS, "script": TOC_SCRIPT}
+
+
 def static_html(report: Path, metrics: dict, ablation: pd.DataFrame | None = None) -> Path:
-    """Each notebook exported by nbconvert plus an index page with the headline table and figures."""
+    """Each notebook exported by nbconvert plus an index page with the headline table and figures, all with a
+    sidebar of chapters, a contents list and previous/next links."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab", template_file=str(Path(__file__).parent / "templates/offline.html.j2"))
     out = report / "html"
     shutil.copytree(report / "figures", out / "figures")
-    chapters = []
-    for notebook in sorted((report / "notebooks").glob("*.ipynb")):
-        body, _ = exporter.from_filename(str(notebook))
+    notebooks = sorted((report / "notebooks").glob("*.ipynb"))
+    pages = [("index.html", "Results")] + [(f"{nb.stem}.html", chapter_title(nb.stem)) for nb in notebooks]
+    for notebook in notebooks:
+        body, _ = exporter.from_filename(str(notebook), resources={
+            "report_nav": navigation(pages, f"{notebook.stem}.html"),
+            "metadata": {"name": f"{chapter_title(notebook.stem)} · distillation report"}})
         (out / f"{notebook.stem}.html").write_text(body)
-        chapters.append(notebook.stem)
     figures = [name for name in FIGURES if (out / "figures" / name).exists()]
+    nav = navigation(pages, "index.html")
     page = INDEX_PAGE.format(
         run=html.escape(metrics["run_name"]), n_test=metrics["n_test"], mapping=html.escape(metrics["mapping"]),
         table=headline(metrics).to_html(classes="headline", border=0, table_id="headline"),
         ablation="" if ablation is None else (f"<h2>What each technique buys</h2><p>{html.escape(ABLATION_NOTE)}</p>"
                                               + ablation.to_html(classes="headline", border=0, index=False,
-                                                                 table_id="ablation", float_format="%.3f")),
-        chapters="\n".join(f'<li><a href="{c}.html">{html.escape(c.replace("_", " "))}</a></li>' for c in chapters),
+                                                                 table_id="ablation")),
+        chapters="\n".join(f'<li><a href="{html.escape(href)}">{html.escape(title)}</a></li>' for href, title in pages[1:]),
         figures="\n".join(f'<figure><img src="figures/{n}" alt="{html.escape(FIGURES[n])}">'
-                          f'<figcaption>{html.escape(FIGURES[n])}</figcaption></figure>' for n in figures))
+                          f'<figcaption>{html.escape(FIGURES[n])}</figcaption></figure>' for n in figures),
+        css=NAV_CSS, sidebar=nav["sidebar"], pager=nav["pager"], script=TOC_SCRIPT)
     with atomic_path(out / "index.html") as tmp:
         tmp.write_text(page)
     return out / "index.html"
+
+
+NAV_CSS = """<style>
+.report-nav { position: fixed; top: 0; left: 0; bottom: 0; width: 240px; overflow-y: auto; padding: 1rem;
+  background: #f6f7f9; border-right: 1px solid #ddd; font: 14px/1.45 system-ui, sans-serif; box-sizing: border-box; }
+.report-nav h2 { font-size: 0.8rem; text-transform: uppercase; color: #666; margin: 1.2rem 0 0.3rem; }
+.report-nav ol { list-style: none; padding: 0; margin: 0; }
+.report-nav li { margin: 0.15rem 0; } .report-nav li.current > a { font-weight: 700; color: #000; }
+.report-nav a { color: #1f5fa8; text-decoration: none; } .report-nav a:hover { text-decoration: underline; }
+.report-home { font-weight: 700; font-size: 1rem; }
+#report-toc li.toc-h2 { padding-left: 0.8rem; } #report-toc li.toc-h3 { padding-left: 1.6rem; }
+body { padding-left: 250px !important; }
+.report-pager { display: flex; justify-content: space-between; margin: 1rem 0; font: 14px system-ui, sans-serif; }
+.report-pager .report-next { margin-left: auto; }
+@media (max-width: 800px) { .report-nav { position: static; width: auto; } body { padding-left: 0 !important; } }
+</style>"""
+
+TOC_SCRIPT = r"""<script>
+document.addEventListener("DOMContentLoaded", function () {
+  var toc = document.getElementById("report-toc");
+  if (!toc) return;
+  document.querySelectorAll("main h1, main h2, main h3").forEach(function (heading, i) {
+    if (!heading.id) heading.id = "section-" + i;
+    var item = document.createElement("li"), link = document.createElement("a");
+    item.className = "toc-" + heading.tagName.toLowerCase();
+    link.href = "#" + encodeURIComponent(heading.id);
+    link.textContent = heading.textContent.replace(/\u00b6\s*$/, "").trim();
+    item.appendChild(link);
+    toc.appendChild(item);
+  });
+});
+</script>"""
 
 
 def publish(workdir: str, run_name: str) -> Path:
@@ -135,6 +192,7 @@ def publish(workdir: str, run_name: str) -> Path:
 INDEX_PAGE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Distillation report: {run}</title>
+{css}
 <style>
 body {{ font-family: system-ui, -apple-system, "Segoe UI", sans-serif; max-width: 1000px; margin: 2rem auto;
        padding: 0 1rem; color: #222; line-height: 1.5; }}
@@ -146,6 +204,9 @@ figure {{ margin: 1.5rem 0; }} figure img {{ max-width: min(100%, 780px); }}
 figcaption {{ color: #555; font-size: 0.95rem; }}
 </style></head>
 <body>
+{sidebar}
+<main>
+{pager}
 <h1>Teacher-student sentiment distillation on IMDB</h1>
 <p class="sub">Run <code>{run}</code> &middot; {n_test:,} test reviews, stratified by label</p>
 <p>A large off-the-shelf sentiment model (the teacher) labels IMDB reviews; a small transformer (the student) is
@@ -168,6 +229,9 @@ fine-tuned on those labels; both are scored against IMDB's own labels on the sam
 <li>Loureiro et al. (2022). TimeLMs: diachronic language models from Twitter (cardiffnlp/twitter-roberta-base-sentiment-latest).</li>
 <li>Hutto &amp; Gilbert (2014). VADER: a parsimonious rule-based model for sentiment analysis of social media text. ICWSM.</li>
 </ul>
+{pager}
+</main>
+{script}
 </body></html>
 """
 

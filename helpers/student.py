@@ -19,6 +19,7 @@ from .metrics import to_binary
 from .models import from_pretrained, pick_device
 from .paths import atomic_path, read_json, write_json
 from .progress import TrainingProgress, batch_mode, progress
+from .tables import md_text
 from .teacher import CLASSES, content_key
 
 TRAINING_FILE = "training.json"
@@ -209,8 +210,9 @@ def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -
 def write_model_card(folder: Path, metrics: dict) -> Path:
     """`README.md` in Hugging Face model-card form: what the student is, how it was made, how it scored."""
     settings = read_json(Path(folder) / TRAINING_FILE)
+    metrics = {**metrics, "run_name": md_text(metrics["run_name"])}
     teacher = settings.get("teacher") or {}
-    teacher_name = teacher.get("teacher", "unknown") if isinstance(teacher, dict) else teacher
+    teacher_name = md_text(teacher.get("teacher", "unknown") if isinstance(teacher, dict) else teacher)
     scores = metrics["models"]
     rows = "\n".join(f"| {name} | {m['accuracy']:.3f} ({m['accuracy_ci95'][0]:.3f}-{m['accuracy_ci95'][1]:.3f}) "
                      f"| {m['f1']:.3f} | {m['ece']:.3f} |" for name, m in scores.items())
@@ -224,7 +226,7 @@ metrics: [accuracy, f1]
 
 # Distilled sentiment student (run `{metrics['run_name']}`)
 
-A 3-class (negative / neutral / positive) sentiment classifier fine-tuned from `{settings['student']}` on the
+A 3-class (negative / neutral / positive) sentiment classifier fine-tuned from `{md_text(settings['student'])}` on the
 annotations of the teacher `{teacher_name}` over {settings['n_pool']:,} IMDB
 reviews ({settings.get('n_training_rows', settings['n_pool']):,} training rows after filtering and balancing).
 It never saw IMDB's labels of its training reviews.
@@ -239,8 +241,8 @@ classify("A wonderful, moving film.", truncation=True)
 
 | setting | value |
 |---|---|
-""" + "\n".join(f"| {k} | {v} |" for k, v in settings.items() if k not in ("teacher", "student")) + f"""
-| teacher | {teacher} |
+""" + "\n".join(f"| {k} | {md_text(v)} |" for k, v in settings.items() if k not in ("teacher", "student")) + f"""
+| teacher | {md_text(teacher)} |
 
 ## Evaluation
 

@@ -82,9 +82,9 @@ def spread(mean, std, low, high) -> str:
     return f"{mean:.3f} ± {std:.3f} ({low:.3f}-{high:.3f})"
 
 
-def markdown(table: pd.DataFrame) -> str:
-    """The summary as Markdown: mean ± sd (min-max) per figure; the winner on validation marked."""
-    shown = pd.DataFrame({
+def display_table(table: pd.DataFrame) -> pd.DataFrame:
+    """The summary for reading: mean ± sd (min-max) per figure; the winner on validation marked."""
+    return pd.DataFrame({
         "variant": table["variant"], "changes": table["changes"], "seeds": table["seeds"],
         "**validation** acc. (chooses)": [spread(*r) for r in table[[f"val_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
         "test acc.": [spread(*r) for r in table[[f"test_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
@@ -92,7 +92,11 @@ def markdown(table: pd.DataFrame) -> str:
         "teacher test acc.": [spread(*r) for r in table[[f"teacher_test_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
         "n val / test": [f"{int(v):,} / {int(t):,}" for v, t in zip(table["n_val"].fillna(0), table["n_test"])],
         "chosen": table["chosen"]})
-    return shown.to_markdown(index=False)
+
+
+def markdown(table: pd.DataFrame) -> str:
+    """The summary as Markdown."""
+    return display_table(table).to_markdown(index=False)
 
 
 def sweep(profile: str, variants_file: str | None, name: str, overrides: dict, seeds: list[int] | None = None,

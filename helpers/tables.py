@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+import html
+
 import pandas as pd
+
+
+def md_text(value) -> str:
+    """`value` safe inside Markdown that becomes HTML (Quarto, model cards): tags escaped, no table breaks."""
+    return html.escape(str(value)).replace("|", "\\|")
 
 
 def shown(frame: pd.DataFrame, precision: int = 3, hide_index: bool = False):

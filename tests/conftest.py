@@ -1,10 +1,12 @@
 """Shared fixtures: the shipped mini IMDB sample and tiny random models built from configs (no hub)."""
 
+import shutil
 from pathlib import Path
 
 import pytest
 
 MINI_IMDB = Path(__file__).parent / "data" / "mini_imdb"
+OTHER_REVIEWS = Path(__file__).parent / "data" / "other_reviews.csv"
 CLASS_NAMES = {0: "negative", 1: "neutral", 2: "positive"}
 
 
@@ -36,10 +38,37 @@ def tiny_teacher(tmp_path_factory) -> Path:
     return save_tiny_roberta(tmp_path_factory.mktemp("tiny_teacher"), CLASS_NAMES)
 
 
+SMOKE_EXTRAS = {"self_train_rounds": 1, "gold_ceiling": True}  # every path of 03 and 04, still under a minute
+
+
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory):
-    """The smoke profile run end to end (report included) into a temporary workdir: (workdir, results folder)."""
+    """The smoke profile (plus a self-training round and the gold ceiling) run end to end, report included,
+    into a temporary workdir: (workdir, results folder)."""
     from helpers.run import run
 
     workdir = tmp_path_factory.mktemp("smoke_run")
-    return workdir, run("smoke", {"workdir": str(workdir)})
+    return workdir, run("smoke", {"workdir": str(workdir), **SMOKE_EXTRAS})
+
+
+CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@pytest.fixture(scope="session")
+def browser(tmp_path_factory):
+    """Headless Chromium driven by Debian's chromedriver, logging the console."""
+    if not (CHROMIUM and CHROMEDRIVER):
+        pytest.skip("Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    webdriver = pytest.importorskip("selenium.webdriver")
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
+                 "--window-size=1280,2000", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
+        options.add_argument(flag)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    yield driver
+    driver.quit()

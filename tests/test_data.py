@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from helpers.data import load_split, read_reviews, stratified_sample
+from helpers.data import draw_samples, load_eval_sets, load_split, read_reviews, stratified_sample
 from helpers.errors import DataError
 from helpers.paths import write_csv
 
@@ -69,8 +69,83 @@ def test_stratified_sample_is_balanced_and_seeded(mini_imdb):
     assert first["label"].value_counts().to_dict() == {0: 10, 1: 10}
     assert first["review_id"].tolist() == again["review_id"].tolist()
     assert first["review_id"].tolist() != other["review_id"].tolist()
-    with pytest.raises(DataError, match="only 80"):
+    with pytest.raises(DataError, match="asked for 81 reviews but the split has 80"):
         stratified_sample(train, 81, 42)
+
+
+def test_every_sample_size_up_to_the_split_works(mini_imdb):
+    test = load_split("test", str(mini_imdb))  # 60 reviews, 30 per label
+    for n in range(1, len(test) + 1):
+        sample = stratified_sample(test, n, 42)
+        counts = sample["label"].value_counts()
+        assert len(sample) == n and sample["review_id"].is_unique
+        assert abs(counts.get(0, 0) - counts.get(1, 0)) <= 1  # as balanced as n allows
+    for n in (0, len(test) + 1):
+        with pytest.raises(DataError, match="ask for 1 to that many"):
+            stratified_sample(test, n, 42)
+
+
+def test_nearly_all_of_a_split_through_the_pipeline_sizes(mini_imdb):
+    samples, _ = draw_samples(n_train=0, n_val=10, n_test=59, n_unlabeled=0, seed=42, data_dir=str(mini_imdb))
+    assert len(samples["test"]) == 59 and len(samples["validation"]) == 10 and len(samples["train"]) == 70
+
+
+def cross_split_data(tmp_path, mini_imdb):
+    """mini_imdb where 5 train and 4 unlabeled reviews repeat test reviews, and 3 unlabeled repeat train ones."""
+    test, train, unlabeled = (pd.read_csv(mini_imdb / f"{s}.csv") for s in ("test", "train", "unsupervised"))
+    train.loc[:4, "text"] = test["text"].iloc[:5].to_numpy()
+    unlabeled.loc[:3, "text"] = test["text"].iloc[10:14].to_numpy()
+    unlabeled.loc[4:6, "text"] = train["text"].iloc[20:23].to_numpy()
+    for name, frame in [("test", test), ("train", train), ("unsupervised", unlabeled)]:
+        frame.to_csv(tmp_path / f"{name}.csv", index=False)
+    return tmp_path
+
+
+def test_no_text_is_shared_between_test_validation_and_pool(tmp_path, mini_imdb):
+    data = cross_split_data(tmp_path, mini_imdb)
+    for n_test in (0, 20):  # the whole test split, or part of it: pool and validation avoid all of it
+        samples, report = draw_samples(n_train=0, n_val=12, n_test=n_test, n_unlabeled=-1, seed=3, data_dir=str(data))
+        test_split = set(load_split("test", str(data))["text"])
+        texts = {name: set(frame["text"]) for name, frame in samples.items()}
+        assert not (texts["validation"] | texts["train"] | texts["unsupervised"]) & test_split
+        assert not texts["validation"] & texts["train"]
+        assert not (texts["validation"] | texts["train"]) & texts["unsupervised"]
+        assert report.loc["validation", "dropped (text in an earlier sample)"] == 5
+        assert report.loc["unsupervised", "dropped (text in an earlier sample)"] == 4 + 3
+        assert len(samples["train"]) == 80 - 5 - 12 and len(samples["unsupervised"]) == 40 - 7
+
+
+def test_seed_changes_every_sample(mini_imdb):
+    draw = lambda seed: draw_samples(20, 10, 20, 10, seed, str(mini_imdb))[0]
+    first, again, other = draw(42), draw(42), draw(43)
+    for split in ("train", "validation", "test", "unsupervised"):
+        assert first[split]["review_id"].tolist() == again[split]["review_id"].tolist()
+        assert first[split]["review_id"].tolist() != other[split]["review_id"].tolist()
+
+
+def test_eval_sets_load_files_and_folders(tmp_path):
+    from conftest import OTHER_REVIEWS
+
+    folder = tmp_path / "more"
+    folder.mkdir()
+    pd.read_csv(OTHER_REVIEWS).head(10).to_parquet(folder / "a.parquet")
+    pd.read_csv(OTHER_REVIEWS).tail(6).to_csv(folder / "b.csv", index=False)
+    sets = load_eval_sets(f"{OTHER_REVIEWS}, {folder}")
+    assert {name: len(frame) for name, frame in sets.items()} == {"other_reviews": 40, "more": 16}
+    assert load_eval_sets("") == {}
+
+
+@pytest.mark.parametrize("content, problem", [
+    ("text,label\nfine,1\nbad,3\n", r"row 1: label 3 is not 0"),
+    ("review,label\nfine,1\n", r"missing column\(s\) \['text'\]"),
+    ("text,label\n,1\n", r"row 0: text is missing"),
+])
+def test_bad_eval_set_gets_the_same_clear_errors(tmp_path, content, problem):
+    (tmp_path / "other.csv").write_text(content)
+    with pytest.raises(DataError, match=problem):
+        load_eval_sets(str(tmp_path / "other.csv"))
+    with pytest.raises(DataError, match="does not exist"):
+        load_eval_sets(str(tmp_path / "absent.csv"))
 
 
 def test_reviews_round_trip_keeps_text_like_na(tmp_path):

@@ -28,7 +28,8 @@ def test_kd_loss_is_zero_when_student_matches_teacher_and_weights_average():
     assert distillation_loss(logits, torch.tensor([0, 2]), teacher, 3.0, alpha=1.0).item() == pytest.approx(0, abs=1e-6)
     per_review = [distillation_loss(logits[i:i + 1], torch.tensor([y]), None) for i, y in enumerate([0, 2])]
     weighted = distillation_loss(logits, torch.tensor([0, 2]), None, weights=torch.tensor([3.0, 1.0]))
-    assert weighted.item() == pytest.approx((3 * per_review[0] + per_review[1]).item() / 4, rel=1e-6)
+    # a plain mean of weighted losses: the weights themselves average 1 over the data set (see reweight)
+    assert weighted.item() == pytest.approx((3 * per_review[0] + per_review[1]).item() / 2, rel=1e-6)
 
 
 def test_loss_names():
@@ -82,3 +83,34 @@ def test_keep_top_fraction_keeps_the_most_confident_of_each_class():
     assert rows["text"].tolist() == ["review 0", "review 2", "review 3"]  # top 1 of 2 negatives, 2 of 4 positives
     with pytest.raises(ConfigError, match="keep_top_fraction 0"):
         training_targets(pool(probs), keep_top_fraction=0)
+
+
+def test_keep_top_fraction_never_empties_a_small_class():
+    probs = [[0.9, 0.05, 0.05]] * 3 + [[0.05, 0.05, 0.9]] * 20  # 3 negatives: 20% of them rounds down to 0
+    rows = training_targets(pool(probs), keep_top_fraction=0.2)
+    assert rows["labels"].value_counts().to_dict() == {2: 4, 0: 1}
+
+
+def test_reweight_gives_each_class_half_of_the_loss_over_batches():
+    probs = [[0.9, 0.05, 0.05]] * 4 + [[0.05, 0.05, 0.9]] * 16  # 20% negative
+    rows = training_targets(pool(probs), balance="reweight")
+    weights = torch.tensor(rows["weight"].to_numpy(), dtype=torch.float32)
+    assert weights.mean().item() == pytest.approx(1.0)
+    labels = torch.tensor(rows["labels"].to_numpy())
+    logits = torch.tensor([[2.0, 0.0, 0.0]]).repeat(len(rows), 1)  # cheap to call negative, dear to call positive
+    per_review = torch.nn.functional.cross_entropy(logits, labels, reduction="none")
+    order = torch.randperm(len(rows), generator=torch.Generator().manual_seed(0))
+    batches = [order[i:i + 4] for i in range(0, len(rows), 4)]  # an epoch of batches of 4, as the Trainer does
+    epoch = torch.stack([distillation_loss(logits[b], labels[b], None, weights=weights[b]) for b in batches]).mean()
+    negative = labels == 0
+    # each class contributes half of the weight, so the epoch loss is the mean of the two classes' losses
+    expected = 0.5 * per_review[negative].mean() + 0.5 * per_review[~negative].mean()
+    assert epoch.item() == pytest.approx(expected.item(), rel=1e-5)
+
+
+def test_a_class_removed_by_the_prior_gets_no_soft_target():
+    # p = [.5, 0, .5] at T = 5: the target stays [.5, 0, .5]; against uniform logits the soft term is
+    # T^2 * sum p log(p / (1/3)) = 25 * log(1.5) = 10.1366 (a clamp at 1e-8 would leak .014 into neutral)
+    logits, labels, teacher = torch.zeros(1, 3), torch.tensor([0]), torch.tensor([[0.5, 0.0, 0.5]])
+    loss = distillation_loss(logits, labels, teacher, temperature=5.0, alpha=1.0)
+    assert loss.item() == pytest.approx(25 * np.log(1.5), rel=1e-5)

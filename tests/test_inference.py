@@ -31,11 +31,25 @@ def test_head_tail_keeps_first_and_last_tokens(tiny_teacher):
     assert head[1:-1] == content[:18]
 
 
-def test_chunks_average_windows_covering_the_text(tiny_teacher):
+def test_chunks_average_windows_covering_the_text_weighted_by_tokens(tiny_teacher, monkeypatch):
+    import helpers.inference
+
     tokenizer = AutoTokenizer.from_pretrained(tiny_teacher)
     model = AutoModelForSequenceClassification.from_pretrained(tiny_teacher)
-    text = " ".join(f"w{i}" for i in range(70))  # 140 content tokens -> windows of 48 content tokens: 3
+    text = " ".join(f"w{i}" for i in range(60))  # 120 content tokens -> windows of 48, 48 and 24 content tokens
+    assert len(tokenizer(text, add_special_tokens=False)["input_ids"]) == 120
+    # window k says class k with certainty: the average then shows each window's weight
+    monkeypatch.setattr(helpers.inference, "predict_ids", lambda model, tokenizer, ids, batch_size: np.eye(3)[:len(ids)])
+    np.testing.assert_allclose(predict_proba(model, tokenizer, [text], 50, truncation="chunks")[0],
+                               np.array([48, 48, 24]) / 120, atol=1e-6)  # the short window counts half, not a third
+
+
+def test_chunks_agree_with_scoring_the_windows_as_texts(tiny_teacher):
+    tokenizer = AutoTokenizer.from_pretrained(tiny_teacher)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_teacher)
+    text = " ".join(f"w{i}" for i in range(60))
     pieces = tokenizer(text, add_special_tokens=False)["input_ids"]
     window_texts = [tokenizer.decode(pieces[i:i + 48]) for i in range(0, len(pieces), 48)]
-    expected = predict_proba(model, tokenizer, window_texts, max_length=50).mean(axis=0)
+    per_window = predict_proba(model, tokenizer, window_texts, max_length=50)
+    expected = (per_window * np.array([[48], [48], [24]])).sum(axis=0) / 120
     np.testing.assert_allclose(predict_proba(model, tokenizer, [text], 50, truncation="chunks")[0], expected, atol=1e-5)

@@ -3,7 +3,8 @@
 import numpy as np
 import pytest
 
-from helpers.metrics import bootstrap_ci, expected_calibration_error, majority_probs, score, to_binary
+from helpers.metrics import (binary_positive_probability, bootstrap_ci, expected_calibration_error, majority_probs,
+                             mcnemar_exact, paired_comparison, score, to_binary)
 
 
 def test_bootstrap_interval_brackets_the_mean_and_narrows_with_n():
@@ -26,11 +27,53 @@ def test_ece_is_zero_when_calibrated_and_large_when_overconfident():
 
 
 def test_both_mappings():
-    probs = np.array([[0.5, 0.3, 0.2],   # argmax negative -> 0 under both
+    probs = np.array([[0.45, 0.35, 0.2],  # argmax negative, but neutral + positive = .55: positive
+                      [0.6, 0.3, 0.1],   # negative under both
                       [0.3, 0.5, 0.2],   # neutral: positive under the original, negative by pos-vs-neg
                       [0.1, 0.2, 0.7]])
-    assert to_binary(probs).tolist() == [0, 1, 1]
-    assert to_binary(probs, "pos_vs_neg").tolist() == [0, 0, 1]
+    assert to_binary(probs).tolist() == [1, 0, 1, 1]
+    assert to_binary(probs, "pos_vs_neg").tolist() == [0, 0, 0, 1]
+
+
+def test_accuracy_and_calibration_use_one_decision_rule():
+    # argmax says negative, but neutral + positive = .595: positive, for accuracy and for ECE alike
+    probs = np.array([[0.405, 0.359, 0.236]])
+    assert to_binary(probs).tolist() == [1]
+    assert expected_calibration_error(np.array([1]), binary_positive_probability(probs)) == pytest.approx(1 - 0.595)
+    rng = np.random.default_rng(1)
+    many = rng.dirichlet([1, 1, 1], size=2000)
+    np.testing.assert_array_equal(to_binary(many), (binary_positive_probability(many) >= 0.5).astype(int))
+    assert score(np.ones(1, int), probs)["accuracy"] == 1.0
+
+
+def test_mcnemar_exact_against_hand_computed_values():
+    assert mcnemar_exact(1, 5) == pytest.approx(2 * (1 + 6) / 2 ** 6)  # 0.21875
+    assert mcnemar_exact(0, 10) == pytest.approx(2 / 2 ** 10)
+    assert mcnemar_exact(3, 3) == 1.0 and mcnemar_exact(0, 0) == 1.0
+
+
+def test_paired_bootstrap_against_hand_computed_values():
+    gold = np.ones(100, int)
+    first = np.ones(100, int)
+    second = np.array([1] * 50 + [0] * 50)  # the first model is right on 50 more reviews: difference .5
+    result = paired_comparison(gold, first, second, resamples=4000)
+    assert result["difference"] == 0.5 and result["only_first_correct"] == 50 and result["only_second_correct"] == 0
+    # per-review differences are 50 ones and 50 zeros: the mean's sd is sqrt(.25 / 100) = .05, 95%: .5 -/+ .098
+    low, high = result["difference_ci95"]
+    assert low == pytest.approx(0.5 - 1.96 * 0.05, abs=0.015) and high == pytest.approx(0.5 + 1.96 * 0.05, abs=0.015)
+    assert result["mcnemar_p"] == pytest.approx(2 / 2 ** 50)
+    same = paired_comparison(gold, second, second)
+    assert same["difference"] == 0 and same["difference_ci95"] == [0.0, 0.0] and same["mcnemar_p"] == 1.0
+
+
+def test_paired_interval_is_narrower_than_unpaired_for_similar_models():
+    rng = np.random.default_rng(0)
+    gold = rng.integers(0, 2, 2000)
+    first = np.where(rng.random(2000) < 0.8, gold, 1 - gold)
+    second = np.where(rng.random(2000) < 0.05, 1 - first, first)  # disagrees with the first on 5% only
+    low, high = paired_comparison(gold, first, second)["difference_ci95"]
+    unpaired = 1.96 * np.sqrt(2 * 0.8 * 0.2 / 2000)  # as if the two were scored on different reviews
+    assert (high - low) / 2 < unpaired / 2
 
 
 def test_score_reports_every_figure():

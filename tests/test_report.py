@@ -1,31 +1,6 @@
 """The static HTML report of a smoke run, opened in headless Chromium like a reader would."""
 
-import shutil
-
 import pytest
-
-CHROMIUM, CHROMEDRIVER = shutil.which("chromium"), shutil.which("chromedriver")
-
-
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory):
-    """Headless Chromium driven by Debian's chromedriver, logging the console."""
-    if not (CHROMIUM and CHROMEDRIVER):
-        pytest.skip("Chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
-    webdriver = pytest.importorskip("selenium.webdriver")
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync", "--disable-quic",
-                 "--window-size=1280,2000", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
-    yield driver
-    driver.quit()
-
 
 def open_page(browser, path):
     """Load `path`; return its images' natural widths and the console's errors."""
@@ -43,8 +18,8 @@ def test_report_index_shows_headline_table_and_every_figure(browser, smoke_run):
     assert len(widths) >= 6 and all(w > 0 for w in widths), widths
     assert errors == []
     rows = browser.execute_script("return Array.from(document.querySelectorAll('#headline tbody tr th')).map(th => th.textContent)")
-    assert rows == ["majority", "teacher", "student"]
-    assert len(browser.find_elements("css selector", "ol a")) == 4
+    assert rows == ["majority", "teacher", "student", "gold_supervised"]
+    assert len(browser.find_elements("css selector", "main ol a")) == 4  # the chapter list
     browser.save_screenshot(str(results / "report_index.png"))
     assert (results / "report_index.png").stat().st_size > 10_000
 
@@ -66,9 +41,42 @@ def test_report_includes_the_ablation_when_a_sweep_has_run(smoke_run):
     from helpers.report import results_markdown
 
     _, results = smoke_run
-    ablation = pd.DataFrame({"variant": ["hard"], "changes": ["distill_loss=hard"], "student_acc": [0.7],
-                             "ci95_low": [0.68], "ci95_high": [0.72], "student_f1": [0.7], "student_ece": [0.1],
-                             "agreement": [0.8], "teacher_acc": [0.69], "gold_acc": [None], "n_test": [2000]})
+    ablation = pd.DataFrame({"variant": ["hard"], "changes": ["distill_loss=hard"], "seeds": [3],
+                             "**validation** acc. (chooses)": ["0.700 ± 0.010 (0.690-0.710)"], "chosen": ["yes"]})
     text = results_markdown(read_json(results / "metrics.json"), [], ablation)
-    assert "What each technique buys" in text and "0.700 (0.680-0.720)" in text
+    assert "What each technique buys" in text and "0.700 ± 0.010 (0.690-0.710)" in text and "validation" in text
     assert "What each technique buys" not in results_markdown(read_json(results / "metrics.json"), [], None)
+
+
+PAGES = ["index.html", "01_load.html", "02_teacher_annotate.html", "03_train_student.html", "04_evaluate_plot.html"]
+
+
+def test_every_page_has_a_sidebar_contents_and_previous_next_links(browser, smoke_run):
+    _, results = smoke_run
+    html_dir = results / "report" / "html"
+    for at, page in enumerate(PAGES):
+        browser.get((html_dir / page).as_uri())
+        sidebar = browser.execute_script(
+            "return Array.from(document.querySelectorAll('.report-chapters a')).map(a => a.getAttribute('href'))")
+        assert sidebar == PAGES, page
+        current = browser.find_element("css selector", ".report-chapters li.current a").get_attribute("href")
+        assert current.endswith(page)
+        contents = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#report-toc a')).map(a => a.getAttribute('href'))")
+        assert contents, f"{page} has no contents list"
+        for anchor in contents:  # every entry points at a heading of this page
+            assert browser.execute_script("return !!document.getElementById(decodeURIComponent(arguments[0]))",
+                                          anchor[1:]), (page, anchor)
+        prev = [a.get_attribute("href") for a in browser.find_elements("css selector", ".report-pager a.report-prev")]
+        nxt = [a.get_attribute("href") for a in browser.find_elements("css selector", ".report-pager a.report-next")]
+        assert all(h.endswith(PAGES[at - 1]) for h in prev) and bool(prev) == (at > 0)
+        assert all(h.endswith(PAGES[at + 1]) for h in nxt) and bool(nxt) == (at + 1 < len(PAGES))
+        assert browser.find_element("css selector", ".report-home").get_attribute("href").endswith("index.html")
+    browser.get((html_dir / "02_teacher_annotate.html").as_uri())
+    screenshots = results / "screenshots"
+    screenshots.mkdir(exist_ok=True)
+    browser.save_screenshot(str(screenshots / "report_chapter_navigation.png"))
+    browser.find_element("css selector", ".report-pager a.report-next").click()
+    assert browser.current_url.endswith("03_train_student.html")
+    browser.find_element("css selector", ".report-home").click()
+    assert browser.current_url.endswith("index.html")

@@ -57,7 +57,8 @@ def test_smoke_run_writes_every_artifact(smoke_run):
 def test_smoke_run_metrics_and_record(smoke_run):
     workdir, results = smoke_run
     metrics = json.loads((results / "metrics.json").read_text())
-    assert set(metrics["models"]) == {"majority", "teacher", "student"} and "neutral" in metrics["mapping"]
+    assert set(metrics["models"]) == {"majority", "teacher", "student", "gold_supervised"}
+    assert "neutral" in metrics["mapping"]
     for scores in metrics["models"].values():
         assert scores["n"] == 40 and 0 <= scores["accuracy"] <= 1
         assert scores["accuracy_ci95"][0] <= scores["accuracy"] <= scores["accuracy_ci95"][1]
@@ -67,6 +68,83 @@ def test_smoke_run_metrics_and_record(smoke_run):
     assert [s["notebook"] for s in record["steps"]] == [nb.stem for nb in notebooks()] + ["report"]
     assert all(s["status"] == "ok" and s["seconds"] > 0 for s in record["steps"])
     assert record["parameters"]["n_train"] == 48 and record["packages"]["transformers"].startswith("5.")
+
+
+def test_smoke_run_scores_validation_other_data_and_paired_comparisons(smoke_run):
+    _, results = smoke_run
+    metrics = json.loads((results / "metrics.json").read_text())
+    assert metrics["validation"]["n"] == 16 and metrics["validation"]["models"]["student"]["n"] == 16
+    other = metrics["other_data"]["other_reviews"]
+    assert other["n"] == 40 and set(other["models"]) == {"majority", "teacher", "student", "gold_supervised"}
+    assert other["models"]["majority"]["accuracy"] == 0.5 and "student - teacher" in other["comparisons"]
+    for name in ("student - teacher", "student - gold_supervised"):
+        paired = metrics["comparisons"][name]
+        low, high = paired["difference_ci95"]
+        assert paired["n"] == 40 and low <= paired["difference"] <= high and 0 < paired["mcnemar_p"] <= 1
+        assert paired["only_first_correct"] - paired["only_second_correct"] == round(paired["difference"] * 40)
+
+
+def test_smoke_run_self_trains_from_the_student_labels(smoke_run):
+    workdir, results = smoke_run
+    training = json.loads((workdir / "models/smoke/distilled_sentiment/training.json").read_text())
+    assert training["self_train_round"] == 1
+    assert (results / "train_history_self_train_1.json").exists()
+    assert (workdir / "models/smoke/checkpoints_self_train_1").is_dir()
+    eval_steps = [e for e in json.loads((results / "train_history.json").read_text()) if "eval_accuracy" in e]
+    assert eval_steps, "no per-epoch validation score"
+
+
+def test_validation_and_pool_never_contain_a_test_review(smoke_run):
+    import pandas as pd
+
+    workdir, _ = smoke_run
+    reviews = {split: set(pd.read_csv(workdir / f"data/smoke/{split}_reviews.csv")["text"])
+               for split in ("train", "validation", "test")}
+    assert not reviews["test"] & (reviews["train"] | reviews["validation"])
+    assert not reviews["train"] & reviews["validation"]
+
+
+def test_executed_notebooks_carry_one_line_per_long_operation_and_no_bars(smoke_run):
+    _, results = smoke_run
+    lines = []
+    for notebook in notebooks():
+        executed = nbformat.read(results / "notebooks" / notebook.name, as_version=4)
+        streams = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "stream"]
+        assert not [o for o in streams if o.name == "stderr"], notebook.name  # no tqdm bars, no "Loading weights"
+        lines += [line for o in streams for line in o.text.splitlines()]
+    assert any(line.startswith("student: training: ") and line.endswith(" s") for line in lines)
+    assert any(line.startswith("student on test: 40 reviews in ") for line in lines)
+    assert not [line for line in lines if "\r" in line or "%|" in line]
+
+
+def test_artifacts_get_the_usual_permissions(smoke_run):
+    import stat
+
+    from helpers.paths import current_umask
+
+    workdir, results = smoke_run
+    expected = 0o666 & ~current_umask()
+    files = [results / "metrics.json", results / "run.json", results / "train_history.json",
+             results / "test_predictions.csv", results / "figures/teacher_vs_student_accuracy.png",
+             workdir / "data/smoke/test_teacher_annotated.csv", workdir / "models/smoke/distilled_sentiment/training.json",
+             workdir / "models/smoke/distilled_sentiment/README.md", results / "report/html/index.html"]
+    files += list((workdir / "models/smoke/distilled_sentiment").glob("*.safetensors"))
+    files += list((workdir / "data/cache").rglob("*.parquet"))[:2]
+    assert {str(f): oct(stat.S_IMODE(f.stat().st_mode)) for f in files} == {str(f): oct(expected) for f in files}
+
+
+def test_atomic_writes_follow_the_umask(tmp_path):
+    import os
+    import stat
+
+    from helpers.paths import write_json
+
+    previous = os.umask(0o027)
+    try:
+        mode = stat.S_IMODE(write_json({"a": 1}, tmp_path / "x.json").stat().st_mode)
+    finally:
+        os.umask(previous)
+    assert mode == 0o640
 
 
 def test_student_loads_with_plain_pipeline(smoke_run):

