@@ -12,7 +12,7 @@ from .teacher import PROB_COLUMNS
 
 
 def model_probs(paths: RunPaths, frame: pd.DataFrame, train_labels: np.ndarray, gold_ceiling: bool,
-                batch_size: int = 64, device: str = "auto", what: str = "test") -> dict[str, np.ndarray]:
+                batch_size: int = 0, device: str = "auto", what: str = "test") -> dict[str, np.ndarray]:
     """Class probabilities of majority, teacher (from 02's annotations), student and gold ceiling on `frame`."""
     probs = {"majority": majority_probs(train_labels, len(frame)), "teacher": frame[PROB_COLUMNS].to_numpy(),
              "student": predict_student(paths.student, frame["text"], batch_size, device, f"student on {what}")}

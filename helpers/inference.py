@@ -74,16 +74,40 @@ def is_out_of_memory(err: BaseException) -> bool:
     return isinstance(err, torch.OutOfMemoryError) or "out of memory" in str(err).lower()
 
 
-def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 16,
-                  progress: tqdm | None = None, truncation: str = "head", head_tokens: int = 128) -> np.ndarray:
+TOKEN_BUDGET = {"cpu": 16_384, "cuda": 262_144}  # padded tokens per forward pass: 64 x 256 on CPU, far more on a GPU
+
+
+def token_budget(device: torch.device) -> int:
+    """Padded tokens per forward pass that suit `device`."""
+    return TOKEN_BUDGET.get(device.type, TOKEN_BUDGET["cpu"])
+
+
+def token_batches(lengths: np.ndarray, max_tokens: int, max_reviews: int = 0) -> list[np.ndarray]:
+    """Indices, longest first, cut into batches whose padded size (reviews x longest) fits `max_tokens`;
+    long reviews get small batches, short ones large. `max_reviews` caps a batch (0: no cap)."""
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    batches, start = [], 0
+    while start < len(order):
+        size = max(1, max_tokens // max(int(lengths[order[start]]), 1))
+        if max_reviews:
+            size = min(size, max_reviews)
+        batches.append(order[start:start + size])
+        start += size
+    return batches
+
+
+def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 0,
+                  progress: tqdm | None = None, truncation: str = "head", head_tokens: int = 128,
+                  max_tokens: int = 0) -> np.ndarray:
     """Softmax probabilities, one row per text in input order.
 
     `truncation` is `head`, `head_tail` (see `encode`) or `chunks`: the mean over windows covering the whole
-    text, each weighted by its tokens.
+    text, each weighted by its tokens. Texts are tokenized once, then batched by `max_tokens` padded tokens
+    (0: the device's budget) and at most `batch_size` reviews (0: no cap).
     """
     if truncation == "chunks":
         ids, owner = windows(tokenizer, texts, max_length)
-        per_window = predict_ids(model, tokenizer, ids, batch_size)
+        per_window = predict_ids(model, tokenizer, ids, batch_size, max_tokens=max_tokens)
         specials = sum(map(len, special_tokens(tokenizer)))
         size = np.array([max(len(x) - specials, 1) for x in ids], dtype=np.float64)  # a short last window counts less
         sums = np.zeros((len(texts), per_window.shape[1]), dtype=np.float64)
@@ -92,38 +116,59 @@ def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch
             progress.update(len(texts))
         return (sums / np.bincount(owner, weights=size, minlength=len(texts))[:, None]).astype(np.float32)
     return predict_ids(model, tokenizer, encode(tokenizer, texts, max_length, truncation, head_tokens),
-                       batch_size, progress)
+                       batch_size, progress, max_tokens)
 
 
-def predict_ids(model, tokenizer, ids: list[list[int]], batch_size: int = 16,
-                progress: tqdm | None = None) -> np.ndarray:
-    """Probabilities for pre-tokenized inputs, in length-sorted batches; halves the batch on GPU out-of-memory."""
+def predict_ids(model, tokenizer, ids: list[list[int]], batch_size: int = 0, progress: tqdm | None = None,
+                max_tokens: int = 0) -> np.ndarray:
+    """Probabilities for pre-tokenized inputs in token-budget batches, longest first, in input order.
+
+    Results stay on the device until the end (no per-batch synchronisation); on GPU out-of-memory the token
+    budget halves and the batch is retried.
+    """
     device = next(model.parameters()).device
-    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
-    order = np.argsort(-np.array([len(x) for x in ids]), kind="stable")
+    max_tokens = max_tokens or token_budget(device)
+    lengths = np.array([len(x) for x in ids])
+    out = torch.zeros((len(ids), model.config.num_labels), dtype=torch.float32, device=device)
     model.eval()
-    start = 0
-    while start < len(order):
-        batch = order[start:start + batch_size]
+    pending = token_batches(lengths, max_tokens, batch_size)
+    while pending:
+        batch = pending[0]
         try:
-            out[batch] = _forward(model, tokenizer, [ids[i] for i in batch], device)
+            out[torch.as_tensor(batch, device=device)] = _forward(model, tokenizer, [ids[i] for i in batch], device)
         except (torch.OutOfMemoryError, RuntimeError) as err:
-            if not is_out_of_memory(err) or batch_size == 1:
+            if not is_out_of_memory(err) or len(batch) == 1:
                 raise
-            batch_size //= 2
+            max_tokens = min(max_tokens, len(batch) * int(lengths[batch].max())) // 2  # smaller than what failed
             if device.type == "cuda":
                 torch.cuda.empty_cache()
-            tqdm.write(f"out of memory: retrying with batch size {batch_size}", file=sys.stderr)
+            tqdm.write(f"out of memory: retrying with {max_tokens} tokens per batch", file=sys.stderr)
+            rest = np.concatenate(pending)
+            pending = token_batches(lengths[rest], max_tokens, batch_size)
+            pending = [rest[b] for b in pending]
             continue
-        start += len(batch)
+        pending.pop(0)
         if progress is not None:
             progress.update(len(batch))
-    return out
+    return out.cpu().numpy()
 
 
-def _forward(model, tokenizer, batch_ids: list[list[int]], device: torch.device) -> np.ndarray:
-    """One padded batch through the model, as float32 probabilities."""
-    enc = tokenizer.pad({"input_ids": batch_ids}, return_tensors="pt").to(device)
+def padded(batch_ids: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
+    """`input_ids` and `attention_mask` for a batch, right-padded to its longest member."""
+    width = max(len(x) for x in batch_ids)
+    input_ids = torch.full((len(batch_ids), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(batch_ids), width), dtype=torch.long)
+    for row, tokens in enumerate(batch_ids):
+        input_ids[row, :len(tokens)] = torch.tensor(tokens, dtype=torch.long)
+        mask[row, :len(tokens)] = 1
+    return {"input_ids": input_ids, "attention_mask": mask}
+
+
+def _forward(model, tokenizer, batch_ids: list[list[int]], device: torch.device) -> torch.Tensor:
+    """One padded batch through the model, as float32 probabilities on `device`."""
+    pin = device.type == "cuda"
+    enc = {k: (v.pin_memory() if pin else v).to(device, non_blocking=pin)
+           for k, v in padded(batch_ids, tokenizer.pad_token_id or 0).items()}
     with torch.inference_mode(), _autocast(device):
         logits = model(**enc).logits
-    return torch.softmax(logits.float(), dim=-1).cpu().numpy()
+    return torch.softmax(logits.float(), dim=-1)

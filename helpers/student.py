@@ -176,7 +176,7 @@ def quiet_transformers():
         logging.set_verbosity(level)
 
 
-def predict_student(folder: Path, texts, batch_size: int = 64, device: str = "auto",
+def predict_student(folder: Path, texts, batch_size: int = 0, device: str = "auto",
                     desc: str = "student") -> np.ndarray:
     """A saved student's class probabilities per text, truncated the way it was trained."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer

@@ -122,7 +122,7 @@ class HFTeacher:
     review actually needs scoring, so a fully cached rerun does no model work at all.
     """
 
-    def __init__(self, name: str, max_length: int = 512, batch_size: int = 16, device: str = "auto",
+    def __init__(self, name: str, max_length: int = 512, batch_size: int = 0, device: str = "auto",
                  truncation: str = "head", head_tokens: int = 128):
         from transformers import AutoConfig, AutoTokenizer
 
@@ -156,7 +156,7 @@ class HFTeacher:
         return probs
 
 
-def load_teacher(name: str, max_length: int = 512, batch_size: int = 16, device: str = "auto",
+def load_teacher(name: str, max_length: int = 512, batch_size: int = 0, device: str = "auto",
                  truncation: str = "head", head_tokens: int = 128, workers: int = 0):
     """`vader` (which always reads the whole review), or a Hugging Face model id / local folder / `pkg:<module>`.
 

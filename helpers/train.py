@@ -63,7 +63,7 @@ def relabelled(pool: pd.DataFrame, student_probs: np.ndarray, teacher_weight: fl
 
 def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame, round_: int):
     """One self-training round: the current student relabels the pool; a fresh student learns from that."""
-    student_probs = predict_student(paths.student, pool["text"], p.get("eval_batch_size", 64), p["device"],
+    student_probs = predict_student(paths.student, pool["text"], p.get("eval_batch_size", 0), p["device"],
                                     f"self-training {round_}: relabel pool")
     return distil(paths, p, relabelled(pool, student_probs, p["self_train_teacher_weight"]), validation, round_)
 

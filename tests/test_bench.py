@@ -16,5 +16,12 @@ def test_bench_quick_runs_and_reports_every_ratio(tmp_path):
     assert set(report["results"]) == set(GOALS)
     assert all(report["results"][name]["ratio"] > 0 for name in GOALS)
     assert report["results"]["annotation"]["max_abs_prob_diff"] < 1e-4  # same answers as the original's way
+    annotation = report["results"]["annotation"]
+    assert set(annotation["timings"]) == {"ours", "pipeline_batch_16", "pipeline_batch_32", "pipeline_batch_64"}
+    for timing in annotation["timings"].values():  # warmed up, then three timed runs, median within their range
+        assert len(timing["runs_s"]) == 3 and timing["min_s"] <= timing["median_s"] <= timing["max_s"]
+    assert annotation["best_pipeline"] in annotation["timings"] and annotation["ratio_vs_best_pipeline"] > 0
+    assert report["results"]["training_step"]["padding_allows"] >= 1
+    assert report["results"]["vader_workers"]["workers"] >= 1 and report["versions"]["torch"]
     assert (tmp_path / "bench.png").stat().st_size > 0
     assert "annotation" in done.stdout and "ratio" in done.stdout

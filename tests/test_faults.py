@@ -209,7 +209,7 @@ def test_a_crashed_write_leaves_the_old_file_and_no_debris(tmp_path):
 
 # --- GPU memory ----------------------------------------------------------------------------------------------
 
-def test_out_of_memory_halves_the_batch_and_gives_the_same_answers(tiny_teacher, mini_imdb, monkeypatch, capsys):
+def test_out_of_memory_halves_the_token_budget_and_gives_the_same_answers(tiny_teacher, mini_imdb, monkeypatch, capsys):
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     texts = pd.read_csv(mini_imdb / "test.csv")["text"].head(12).tolist()
@@ -228,7 +228,7 @@ def test_out_of_memory_halves_the_batch_and_gives_the_same_answers(tiny_teacher,
     got = inference.predict_proba(model, tokenizer, texts, 128, batch_size=8)
     np.testing.assert_allclose(got, expected, atol=1e-5)
     assert sizes[:3] == [8, 4, 2] and set(sizes[3:]) == {2}
-    assert "retrying with batch size 2" in capsys.readouterr().err
+    assert "out of memory: retrying with" in capsys.readouterr().err
 
 
 def test_out_of_memory_at_batch_one_is_raised(tiny_teacher, monkeypatch):

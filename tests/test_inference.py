@@ -39,7 +39,7 @@ def test_chunks_average_windows_covering_the_text_weighted_by_tokens(tiny_teache
     text = " ".join(f"w{i}" for i in range(60))  # 120 content tokens -> windows of 48, 48 and 24 content tokens
     assert len(tokenizer(text, add_special_tokens=False)["input_ids"]) == 120
     # window k says class k with certainty: the average then shows each window's weight
-    monkeypatch.setattr(helpers.inference, "predict_ids", lambda model, tokenizer, ids, batch_size: np.eye(3)[:len(ids)])
+    monkeypatch.setattr(helpers.inference, "predict_ids", lambda model, tokenizer, ids, *args, **kwargs: np.eye(3)[:len(ids)])
     np.testing.assert_allclose(predict_proba(model, tokenizer, [text], 50, truncation="chunks")[0],
                                np.array([48, 48, 24]) / 120, atol=1e-6)  # the short window counts half, not a third
 
@@ -53,3 +53,14 @@ def test_chunks_agree_with_scoring_the_windows_as_texts(tiny_teacher):
     per_window = predict_proba(model, tokenizer, window_texts, max_length=50)
     expected = (per_window * np.array([[48], [48], [24]])).sum(axis=0) / 120
     np.testing.assert_allclose(predict_proba(model, tokenizer, [text], 50, truncation="chunks")[0], expected, atol=1e-5)
+
+
+def test_token_batches_fit_the_budget_and_cover_every_review():
+    from helpers.inference import token_batches
+
+    lengths = np.array([500, 20, 256, 30, 512, 100, 40, 300])
+    batches = token_batches(lengths, max_tokens=1024)
+    assert sorted(np.concatenate(batches).tolist()) == list(range(len(lengths)))
+    assert all(len(b) * lengths[b].max() <= 1024 or len(b) == 1 for b in batches)
+    assert [len(b) for b in batches] == [2, 3, 3]  # 512+500 | 300+256+100 | 40+30+20: short reviews in larger batches
+    assert max(len(b) for b in token_batches(lengths, 1_000_000, max_reviews=3)) == 3

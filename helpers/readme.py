@@ -1,0 +1,172 @@
+"""Write the README's results section from a finished sweep over seeds (or one run), never by hand.
+
+`python -m helpers.readme --sweep offline` reads `results/offline/sweep.json` and each of its runs'
+`metrics.json` and `run.json`; `--run NAME` uses one run. The section between the README's result markers is
+replaced, and its figure written to `results/readme/`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import UserError
+from .paths import PROJECT_ROOT, RunPaths, read_json, resolve
+
+START, END = "<!-- results:start (written by python -m helpers.readme) -->", "<!-- results:end -->"
+MODELS = {"majority": "majority class (floor)", "teacher": "teacher", "student": "student",
+          "gold_supervised": "gold-label student (ceiling)"}
+FIGURE = "results/readme/accuracy_by_seed.png"
+
+
+def runs_of(workdir: str, sweep: str | None, run: str | None) -> list[Path]:
+    """The results folders the section summarises."""
+    if run:
+        return [RunPaths.of(workdir, run).results]
+    summary = read_json(RunPaths.of(workdir, sweep).results / "sweep.json")
+    chosen = next(row["variant"] for row in summary["summary"] if row.get("chosen") == "yes")
+    return [RunPaths.of(workdir, f"{sweep}-{row['variant']}-s{row['seed']}").results
+            for row in summary["runs"] if row["variant"] == chosen]
+
+
+def spread(values: list[float]) -> str:
+    """Mean ± sd (min-max) for several seeds, the value for one."""
+    values = [v for v in values if v is not None]
+    if len(values) == 1:
+        return f"{values[0]:.4f}"
+    return f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f} ({min(values):.4f}-{max(values):.4f})"
+
+
+def headline(results: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
+    """Per model over the runs: test accuracy, its interval (one run) , F1; the paired differences; the facts."""
+    metrics = [read_json(r / "metrics.json") for r in results]
+    records = [read_json(r / "run.json") for r in results]
+    rows = {}
+    for key, name in MODELS.items():
+        scores = [m["models"][key] for m in metrics if key in m["models"]]
+        if not scores:
+            continue
+        rows[name] = {"test accuracy" + (" (mean ± sd, range)" if len(scores) > 1 else ""): spread([s["accuracy"] for s in scores]),
+                      "95% CI per seed": "; ".join("{:.3f}-{:.3f}".format(*s["accuracy_ci95"]) for s in scores),
+                      "F1": spread([s["f1"] for s in scores]),
+                      "validation accuracy": spread([(m.get("validation") or {}).get("models", {}).get(key, {}).get("accuracy")
+                                                     for m in metrics]) if metrics[0].get("validation") else "-"}
+    paired = {}
+    for name in ("student - teacher", "student - gold_supervised"):
+        found = [m["comparisons"][name] for m in metrics if name in m.get("comparisons", {})]
+        if found:
+            paired[name.replace("gold_supervised", "gold ceiling")] = {
+                "accuracy difference": spread([c["difference"] for c in found]),
+                "95% paired-bootstrap CI per seed": "; ".join("{:+.3f} to {:+.3f}".format(*c["difference_ci95"]) for c in found),
+                "McNemar exact p per seed": "; ".join(f"{c['mcnemar_p']:.1e}" for c in found)}
+    steps = pd.DataFrame([{s["notebook"]: s["seconds"] for s in r["steps"]} for r in records])
+    facts = {"seeds": [r["parameters"]["seed"] for r in records], "n_test": metrics[0]["n_test"],
+             "n_val": (metrics[0].get("validation") or {}).get("n", 0), "profile": records[0]["profile"],
+             "device": records[0]["device"], "dates": sorted({r.get("finished", r["started"])[:10] for r in records}),
+             "torch": records[0]["packages"]["torch"], "transformers": records[0]["packages"]["transformers"],
+             "steps_mean_s": steps.mean().round(0).to_dict(), "total_mean_s": float(steps.sum(axis=1).mean()),
+             "parameters": {**notebook_defaults(), **records[0]["parameters"]}, "mapping": metrics[0]["mapping"],
+             "cores": records[0].get("cpu_cores")}
+    return pd.DataFrame(rows).T, pd.DataFrame(paired).T, facts
+
+
+def notebook_defaults() -> dict:
+    """Every notebook parameter's default, for what a profile leaves unsaid."""
+    import ast
+
+    import papermill
+
+    from .run import notebooks
+
+    return {name: ast.literal_eval(spec["default"]) for nb in notebooks()
+            for name, spec in papermill.inspect_notebook(str(nb)).items()}
+
+
+def figure(results: list[Path], path: Path) -> Path:
+    """Test accuracy of each model in each seed's run, with the mean."""
+    import matplotlib.pyplot as plt
+    import seaborn as sns
+
+    from .plots import MODEL_COLORS, save, style
+
+    style()
+    frame = pd.DataFrame([{"model": key, "seed": read_json(r / "run.json")["parameters"]["seed"], "accuracy": m["accuracy"]}
+                          for r in results for key, m in read_json(r / "metrics.json")["models"].items()])
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    sns.stripplot(frame, x="model", y="accuracy", hue="model", palette=MODEL_COLORS, size=8, ax=ax, legend=False)
+    for i, (_, group) in enumerate(frame.groupby("model", sort=False)):
+        ax.hlines(group["accuracy"].mean(), i - 0.3, i + 0.3, color="black", lw=1.5)
+        ax.annotate(f"{group['accuracy'].mean():.3f}", (i + 0.32, group["accuracy"].mean()), va="center")
+    ax.set(ylim=(0.45, 1.0), xlabel="", ylabel="accuracy on the test reviews",
+           title=f"Test accuracy, {frame['seed'].nunique()} seed(s) (dots), mean (line)")
+    save(fig, path)
+    plt.close(fig)
+    return path
+
+
+def section(results: list[Path], command: str) -> str:
+    """The README's results section as Markdown."""
+    table, paired, facts = headline(results)
+    p = facts["parameters"]
+    steps = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in facts["steps_mean_s"].items())
+    cores = f", {facts['cores']} CPU cores" if facts["cores"] else ""
+    return "\n".join([
+        START, "",
+        f"**{len(results)} seed(s)** ({', '.join(map(str, facts['seeds']))}) of profile `{facts['profile']}`: "
+        f"teacher `{p['teacher']}`, student `{p['student']}`; scored on **{facts['n_test']:,} test reviews** "
+        f"({'the whole test split after the duplicate rule' if p['n_test'] == 0 else 'a stratified sample'}) "
+        f"once, at the end of each run. The recipe was chosen on "
+        f"{facts['n_val']:,} validation reviews held out of IMDB train (see [the ablation](#what-each-technique-buys)); "
+        f"the test split never fed a choice. Measured on {facts['device']}"
+        f"{cores} (torch {facts['torch']}, "
+        f"transformers {facts['transformers']}), {', '.join(facts['dates'])}. Mapping: {facts['mapping']}.", "",
+        table.to_markdown(), "",
+        "Paired on the same test reviews (student minus reference, per seed):", "",
+        paired.to_markdown() if not paired.empty else "(no paired comparison in these runs)", "",
+        f"![Test accuracy per seed]({FIGURE})", "",
+        f"Recipe: pool of {p.get('n_train')} train (0 = all not held out) + {p.get('n_unlabeled')} unlabeled reviews, "
+        f"prior `{p.get('class_prior')}`, top {p.get('keep_top_fraction')} of each teacher class, balance "
+        f"`{p.get('balance')}`, loss `{p.get('distill_loss')}`, {p.get('epochs')} epoch(s), max length "
+        f"{p.get('max_length')} ({p.get('truncation')}), self-training rounds {p.get('self_train_rounds', 0)}.", "",
+        f"Time per run here (mean over seeds): {facts['total_mean_s'] / 60:.1f} min in all: {steps}.", "",
+        f"Regenerate this section: `{command}`.", "", END])
+
+
+def update_readme(text: str, new_section: str) -> str:
+    """`text` with the part between the markers replaced."""
+    if START not in text or END not in text:
+        raise UserError("README.md has no results markers: add the two marker lines where the section goes")
+    return text[:text.index(START)] + new_section + text[text.index(END) + len(END):]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.readme", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    source = parser.add_mutually_exclusive_group(required=True)
+    source.add_argument("--sweep", help="a sweep name: its chosen variant's runs over seeds")
+    source.add_argument("--run", help="one run name")
+    parser.add_argument("--workdir", default=".")
+    args = parser.parse_args(argv)
+    try:
+        results = runs_of(args.workdir, args.sweep, args.run)
+        missing = [str(r) for r in results if not (r / "metrics.json").exists()]
+        if missing:
+            raise UserError(f"no metrics.json in {', '.join(missing)}: finish those runs first")
+        figure(results, resolve(FIGURE))
+        command = "python -m helpers.readme " + (f"--sweep {args.sweep}" if args.sweep else f"--run {args.run}")
+        readme = PROJECT_ROOT / "README.md"
+        readme.write_text(update_readme(readme.read_text(), section(results, command)))
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(f"README.md results section written from {len(results)} run(s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
