@@ -31,7 +31,7 @@ from .data import load_split, stratified_sample
 from .errors import UserError
 from .inference import encode, predict_proba
 from .models import model_source, pick_device
-from .paths import RunPaths, write_json
+from .paths import RunPaths, read_json, write_json
 from .teacher import HFTeacher, annotate
 
 GOALS = {"annotation": 2.0, "training_step": 1.5, "student_vs_teacher": 1.8, "cache_warm_vs_cold": 50.0,
@@ -281,6 +281,29 @@ def run_bench(config: BenchConfig, quick: bool, out_dir: Path) -> dict:
     return report
 
 
+PIPELINE_PROFILES = {"gpu_full": "full scale: whole test split, 8,000-review pool, gold ceiling",
+                     "ablation_base": "the original's recipe: 2,000 reviews x 10 epochs, hard labels"}
+
+
+def bench_pipeline(overrides: dict, out_dir: Path) -> dict:
+    """Each of PIPELINE_PROFILES run end to end; the seconds of every notebook, from its run.json."""
+    from .run import run
+
+    report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+              "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({platform.machine()})",
+              "versions": {name: version(name) for name in ("torch", "transformers")}, "runs": {}}
+    for profile, what in PIPELINE_PROFILES.items():
+        results = run(profile, {**overrides, "run_name": f"bench-{profile}"})
+        record = read_json(results / "run.json")
+        steps = {step["notebook"]: step["seconds"] for step in record["steps"]}
+        report["runs"][profile] = {"what": what, "seconds": steps, "total_s": sum(steps.values()),
+                                   "parameters": record["parameters"]}
+        print(f"{profile}: {sum(steps.values()):.0f} s  {steps}", flush=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    write_json(report, out_dir / "pipeline.json")
+    return report
+
+
 def table(report: dict) -> str:
     """The ratios with their goals, one line each."""
     lines = [f"{'comparison':<22}{'ratio':>9}{'goal':>7}  ok", "-" * 42]
@@ -303,11 +326,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
     parser.add_argument("--data-dir", default=BenchConfig.data_dir)
     parser.add_argument("--out", default="results/bench", help="folder for bench.json and bench.png")
+    parser.add_argument("--pipeline", action="store_true",
+                        help="instead: time whole runs notebook by notebook (profiles gpu_full and ablation_base)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="with --pipeline: override a parameter of both runs, e.g. data_dir=/tmp/imdb")
     args = parser.parse_args(argv)
+    out = RunPaths.of(".", "bench").results if args.out == "results/bench" else Path(args.out)
+    if args.pipeline:
+        from .run import parse_overrides
+
+        try:
+            bench_pipeline(parse_overrides(args.overrides), out)
+        except UserError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        return 0
     config = BenchConfig(device=args.device, data_dir=args.data_dir, **(QUICK if args.quick else {}))
     try:
-        report = run_bench(config, args.quick, RunPaths.of(".", "bench").results if args.out == "results/bench"
-                           else Path(args.out))
+        report = run_bench(config, args.quick, out)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

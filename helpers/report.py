@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import UserError
-from .metrics import summary_table
+from .metrics import comparison_table, summary_table
 from .paths import PROJECT_ROOT, RunPaths, atomic_path, read_json
 from .tables import md_text
 
@@ -57,6 +57,11 @@ def results_markdown(metrics: dict, figures: list[str], ablation: pd.DataFrame |
     lines = [f"## Results of run {md_text(metrics['run_name'])}", "",
              f"{metrics['n_test']:,} test reviews, stratified by label. Mapping: {md_text(metrics['mapping'])}.", "",
              headline(metrics).map(md_text).to_markdown(), "", ": Headline results {#tbl-headline}", ""]
+    if metrics.get("comparisons"):
+        lines += ["Paired on the same test reviews (first minus second): accuracy difference, 95% paired-bootstrap "
+                  "interval, McNemar's exact test.", "",
+                  comparison_table(metrics["comparisons"]).map(md_text).to_markdown(), "",
+                  ": Paired comparisons {#tbl-paired}", ""]
     if ablation is not None:
         lines += ["## What each technique buys", "", ABLATION_NOTE, "", ablation.map(md_text).to_markdown(index=False), "",
                   ": Ablation {#tbl-ablation}", ""]
@@ -130,7 +135,11 @@ def static_html(report: Path, metrics: dict, ablation: pd.DataFrame | None = Non
     nav = navigation(pages, "index.html")
     page = INDEX_PAGE.format(
         run=html.escape(metrics["run_name"]), n_test=metrics["n_test"], mapping=html.escape(metrics["mapping"]),
-        table=headline(metrics).to_html(classes="headline", border=0, table_id="headline"),
+        table=headline(metrics).to_html(classes="headline", border=0, table_id="headline")
+        + ("" if not metrics.get("comparisons") else
+           "<p>Paired on the same test reviews (first minus second): accuracy difference, 95% paired-bootstrap "
+           "interval, McNemar's exact test.</p>"
+           + comparison_table(metrics["comparisons"]).to_html(classes="headline", border=0, table_id="paired")),
         ablation="" if ablation is None else (f"<h2>What each technique buys</h2><p>{html.escape(ABLATION_NOTE)}</p>"
                                               + ablation.to_html(classes="headline", border=0, index=False,
                                                                  table_id="ablation")),

@@ -44,8 +44,9 @@ class TrainConfig:
     alpha: float = field(default=0.5, metadata={"help": "weight of the soft loss when distill_loss is 'mixed'"})
     seed: int = field(default=42, metadata={"help": "seeds model init, shuffling and dropout"})
     device: str = field(default="auto", metadata={"help": "'auto' takes the GPU when there is one"})
-    eval_batch_size: int = field(default=64, metadata={"help": "reviews per evaluation batch"})
+    eval_batch_size: int = field(default=64, metadata={"help": "reviews per evaluation batch (0: 64)"})
     eval_each_epoch: bool = field(default=True, metadata={"help": "score the validation reviews after each epoch"})
+    epoch_eval_reviews: int = field(default=500, metadata={"help": "validation reviews scored per epoch (0: all)"})
 
 
 def tokenized(tokenizer, rows: pd.DataFrame, config: TrainConfig):
@@ -115,7 +116,8 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
                                 id2label=ID2LABEL, label2id=LABEL2ID)
     train_set = tokenized(tokenizer, rows if alpha > 0 else rows.drop(columns="teacher_probs", errors="ignore"), config)
     evaluate = config.eval_each_epoch and len(validation) > 0
-    eval_set = tokenized(tokenizer, gold_rows(validation), config) if evaluate else None
+    subset = validation.iloc[:config.epoch_eval_reviews] if config.epoch_eval_reviews else validation  # already shuffled
+    eval_set = tokenized(tokenizer, gold_rows(subset), config) if evaluate else None
     device = pick_device(config.device)
     steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
     args = TrainingArguments(
@@ -123,7 +125,7 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
         num_train_epochs=config.epochs,
         learning_rate=config.learning_rate,
         per_device_train_batch_size=config.batch_size,
-        per_device_eval_batch_size=config.eval_batch_size,
+        per_device_eval_batch_size=config.eval_batch_size or 64,
         eval_strategy="epoch" if eval_set is not None else "no",
         save_strategy="epoch",
         save_total_limit=2,
@@ -131,6 +133,9 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
         logging_steps=max(1, steps_per_epoch // 10),
         train_sampling_strategy="group_by_length",
         auto_find_batch_size=device.type == "cuda",  # halves the batch on GPU out-of-memory
+        tf32=tf32_available(device) or None,  # TF32 matmuls on Ampere and later
+        dataloader_num_workers=2 if device.type == "cuda" else 0,  # collation off the GPU's critical path
+        dataloader_pin_memory=device.type == "cuda",
         remove_unused_columns=False,  # keep teacher_probs and weight for the loss
         seed=config.seed,
         use_cpu=device.type == "cpu",
@@ -149,6 +154,11 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
         trainer.add_callback(TrainingProgress(Path(checkpoints).name.replace("checkpoints", "student")))
     trainer.train(resume_from_checkpoint=last_complete_checkpoint(checkpoints))
     return trainer
+
+
+def tf32_available(device) -> bool:
+    """True on CUDA GPUs with TF32 tensor cores (compute capability 8.0 and later)."""
+    return device.type == "cuda" and torch.cuda.get_device_capability(device)[0] >= 8
 
 
 def last_complete_checkpoint(folder: Path) -> str | None:

@@ -80,3 +80,21 @@ def test_every_page_has_a_sidebar_contents_and_previous_next_links(browser, smok
     assert browser.current_url.endswith("03_train_student.html")
     browser.find_element("css selector", ".report-home").click()
     assert browser.current_url.endswith("index.html")
+
+
+def test_readme_results_section_is_written_from_the_runs(smoke_run):
+    from helpers.errors import UserError
+    from helpers.readme import END, START, figure, section, update_readme
+
+    _, results = smoke_run
+    text = section([results], "python -m helpers.readme --run smoke")
+    assert text.startswith(START) and text.endswith(END)
+    for row in ("majority class (floor)", "teacher", "student", "gold-label student (ceiling)", "student - teacher"):
+        assert f"| {row} " in text, row
+    assert "40 test reviews" in text and "16 validation reviews" in text and "self-training rounds 1" in text
+    assert "python -m helpers.readme --run smoke" in text
+    readme = f"intro\n{START}\nold\n{END}\nrest\n"
+    assert update_readme(readme, text) == f"intro\n{text}\nrest\n"
+    with pytest.raises(UserError, match="no results markers"):
+        update_readme("no markers here", text)
+    assert figure([results], results / "seed_figure.png").stat().st_size > 10_000
