@@ -23,14 +23,14 @@ MODELS = {"majority": "majority class (floor)", "teacher": "teacher", "student":
 FIGURE = "results/readme/accuracy_by_seed.png"
 
 
-def runs_of(workdir: str, sweep: str | None, run: str | None) -> list[Path]:
-    """The results folders the section summarises."""
+def runs_of(workdir: str, sweep: str | None, run: str | None) -> tuple[list[Path], str | None]:
+    """The results folders the section summarises, and the sweep's chosen variant."""
     if run:
-        return [RunPaths.of(workdir, run).results]
+        return [RunPaths.of(workdir, run).results], None
     summary = read_json(RunPaths.of(workdir, sweep).results / "sweep.json")
     chosen = next(row["variant"] for row in summary["summary"] if row.get("chosen") == "yes")
     return [RunPaths.of(workdir, f"{sweep}-{row['variant']}-s{row['seed']}").results
-            for row in summary["runs"] if row["variant"] == chosen]
+            for row in summary["runs"] if row["variant"] == chosen], chosen
 
 
 def spread(values: list[float]) -> str:
@@ -108,19 +108,20 @@ def figure(results: list[Path], path: Path) -> Path:
     return path
 
 
-def section(results: list[Path], command: str) -> str:
-    """The README's results section as Markdown."""
+def section(results: list[Path], command: str, ablation: str | None = None, variant: str | None = None) -> str:
+    """The README's results section as Markdown; `ablation` is a sweep's `sweep.md`, shown as the choice."""
     table, paired, facts = headline(results)
     p = facts["parameters"]
     steps = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in facts["steps_mean_s"].items())
     cores = f", {facts['cores']} CPU cores" if facts["cores"] else ""
     return "\n".join([
         START, "",
-        f"**{len(results)} seed(s)** ({', '.join(map(str, facts['seeds']))}) of profile `{facts['profile']}`: "
+        f"**{len(results)} seed(s)** ({', '.join(map(str, facts['seeds']))}) of profile `{facts['profile']}`"
+        f"{f' + variant `{variant}`' if variant else ''}: "
         f"teacher `{p['teacher']}`, student `{p['student']}`; scored on **{facts['n_test']:,} test reviews** "
         f"({'the whole test split after the duplicate rule' if p['n_test'] == 0 else 'a stratified sample'}) "
         f"once, at the end of each run. The recipe was chosen on "
-        f"{facts['n_val']:,} validation reviews held out of IMDB train (see [the ablation](#what-each-technique-buys)); "
+        f"{facts['n_val']:,} validation reviews held out of IMDB train{' (the ablation below)' if ablation else ''}; "
         f"the test split never fed a choice. Measured on {facts['device']}"
         f"{cores} (torch {facts['torch']}, "
         f"transformers {facts['transformers']}), {', '.join(facts['dates'])}. Mapping: {facts['mapping']}.", "",
@@ -133,6 +134,7 @@ def section(results: list[Path], command: str) -> str:
         f"`{p.get('balance')}`, loss `{p.get('distill_loss')}`, {p.get('epochs')} epoch(s), max length "
         f"{p.get('max_length')} ({p.get('truncation')}), self-training rounds {p.get('self_train_rounds', 0)}.", "",
         f"Time per run here (mean over seeds): {facts['total_mean_s'] / 60:.1f} min in all: {steps}.", "",
+        *([f"**What each technique buys.** Each variant is its own run. {ablation.strip()}", ""] if ablation else []),
         f"Regenerate this section: `{command}`.", "", END])
 
 
@@ -150,17 +152,22 @@ def main(argv: list[str] | None = None) -> int:
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--sweep", help="a sweep name: its chosen variant's runs over seeds")
     source.add_argument("--run", help="one run name")
+    parser.add_argument("--ablation", help="a sweep whose table (its sweep.md) shows how the recipe was chosen")
     parser.add_argument("--workdir", default=".")
     args = parser.parse_args(argv)
     try:
-        results = runs_of(args.workdir, args.sweep, args.run)
+        results, variant = runs_of(args.workdir, args.sweep, args.run)
         missing = [str(r) for r in results if not (r / "metrics.json").exists()]
         if missing:
             raise UserError(f"no metrics.json in {', '.join(missing)}: finish those runs first")
         figure(results, resolve(FIGURE))
         command = "python -m helpers.readme " + (f"--sweep {args.sweep}" if args.sweep else f"--run {args.run}")
+        ablation = None
+        if args.ablation:
+            command += f" --ablation {args.ablation}"
+            ablation = (RunPaths.of(args.workdir, args.ablation).results / "sweep.md").read_text()
         readme = PROJECT_ROOT / "README.md"
-        readme.write_text(update_readme(readme.read_text(), section(results, command)))
+        readme.write_text(update_readme(readme.read_text(), section(results, command, ablation, variant)))
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

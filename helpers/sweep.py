@@ -100,7 +100,7 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def sweep(profile: str, variants_file: str | None, name: str, overrides: dict, seeds: list[int] | None = None,
-          only: list[str] | None = None) -> Path:
+          only: list[str] | None = None, run_nothing: bool = False) -> Path:
     """Run each variant (or `only` those) for each seed as run `<name>-<variant>-s<seed>`, then tabulate every
     variant's finished runs for those seeds in `results/<name>/sweep.{csv,md,json}`, ranked on validation."""
     common, variants = load_variants(variants_file)
@@ -114,7 +114,7 @@ def sweep(profile: str, variants_file: str | None, name: str, overrides: dict, s
         for seed in seeds:
             params = {**common, **changes, **overrides, "seed": seed, "run_name": run_name(name, variant, seed)}
             runs[variant, seed] = RunPaths.of(workdir, params["run_name"]).results
-            if only and variant not in only:
+            if only and variant not in only or run_nothing:
                 continue
             print(f"=== variant {variant}, seed {seed}: {changes}", flush=True)
             if completed(resolve_parameters(profile, params)):
@@ -152,12 +152,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--name", help="sweep name: runs are <name>-<variant>-s<seed> (default: the profile's name)")
     parser.add_argument("--seeds", nargs="+", type=int, help="run each variant with each seed (default: the profile's)")
     parser.add_argument("--only", nargs="+", help="run only these variants (the table still shows the others' runs)")
+    parser.add_argument("--no-run", action="store_true", help="only tabulate the runs that already finished")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a parameter in every run")
     args = parser.parse_args(argv)
     try:
         out = sweep(args.profile, args.variants, args.name or Path(args.profile).stem, parse_overrides(args.overrides),
-                    args.seeds, args.only)
+                    args.seeds, args.only, args.no_run)
         print(f"done: {out}")
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -1,21 +1,44 @@
-"""The sweep runner: every variant is its own run, and one table collects them."""
+"""The sweep runner: every (variant, seed) is its own run; one table ranks the variants on validation."""
+
+import json
 
 import pandas as pd
+import pytest
 import yaml
 
-from helpers.sweep import sweep
+from helpers.sweep import summarise, sweep
 
 
-def test_sweep_runs_each_variant_and_tabulates(tmp_path):
+def test_sweep_runs_each_variant_and_ranks_on_validation(tmp_path):
     variants = tmp_path / "variants.yaml"
-    variants.write_text(yaml.safe_dump({"common": {"n_train": 16, "n_test": 20, "max_length": 32,
-                                                   "eval_each_epoch": False},
+    variants.write_text(yaml.safe_dump({"common": {"n_train": 16, "n_val": 12, "n_test": 20, "max_length": 32,
+                                                   "eval_each_epoch": False, "eval_sets": ""},
                                         "variants": {"hard": {"distill_loss": "hard"},
                                                      "soft": {"distill_loss": "soft", "temperature": 3.0}}}))
-    out = sweep("smoke", str(variants), "mini", {"workdir": str(tmp_path)})
-    table = pd.read_csv(out / "ablation.csv")
-    assert table["variant"].tolist() == ["hard", "soft"]
-    assert table["student_acc"].between(0, 1).all() and (table["n_test"] == 20).all()
-    assert (table["ci95_low"] <= table["student_acc"]).all() and (table["student_acc"] <= table["ci95_high"]).all()
-    assert (tmp_path / "results/mini-soft/metrics.json").exists()
-    assert "distill_loss=soft, temperature=3.0" in (out / "ablation.md").read_text()
+    out = sweep("smoke", str(variants), "mini", {"workdir": str(tmp_path)}, seeds=[7])
+    table = pd.read_csv(out / "sweep.csv")
+    assert sorted(table["variant"]) == ["hard", "soft"] and (table["seeds"] == 1).all()
+    assert table["val_acc_mean"].is_monotonic_decreasing  # ranked by validation, never by test
+    assert table["chosen"].fillna("").tolist() == ["yes", ""]
+    assert (table["n_val"] == 12).all() and (table["n_test"] == 20).all()
+    assert (tmp_path / "results/mini-soft-s7/metrics.json").exists()
+    text = (out / "sweep.md").read_text()
+    assert "Ranked by validation accuracy" in text and "distill_loss=soft, temperature=3.0" in text
+    summary = json.loads((out / "sweep.json").read_text())
+    assert summary["seeds"] == [7] and "validation" in summary["chosen_by"]
+    again = sweep("smoke", str(variants), "mini", {"workdir": str(tmp_path)}, seeds=[7, 8], run_nothing=True)
+    assert not (tmp_path / "results/mini-hard-s8").exists()  # tabulated only what had finished
+    assert (pd.read_csv(again / "sweep.csv")["seeds"] == 1).all()
+
+
+def test_seed_summary_gives_mean_sd_and_range_per_variant():
+    runs = pd.DataFrame({"variant": ["a"] * 3 + ["b"], "seed": [1, 2, 3, 1],
+                         "val_acc": [0.70, 0.72, 0.74, 0.80], "test_acc": [0.69, 0.71, 0.73, 0.60],
+                         "teacher_test_acc": [0.6] * 4, "gold_test_acc": [None] * 4,
+                         "student_minus_teacher": [0.09, 0.11, 0.13, 0.0], "n_val": [100] * 4, "n_test": [200] * 4})
+    table = summarise(runs, {"a": {"epochs": 1}, "b": {}}).set_index("variant")
+    assert table.loc["a", "test_acc_mean"] == pytest.approx(0.71)
+    assert table.loc["a", "test_acc_std"] == pytest.approx(0.02)  # sample sd of .69, .71, .73
+    assert (table.loc["a", "test_acc_min"], table.loc["a", "test_acc_max"]) == (0.69, 0.73)
+    assert table.loc["b", "chosen"] == "yes"  # the better validation mean wins, though its test accuracy is worse
+    assert pd.isna(table.loc["b", "test_acc_std"]) and table.loc["a", "seeds"] == 3
