@@ -246,11 +246,13 @@ def test_out_of_memory_at_batch_one_is_raised(tiny_teacher, monkeypatch):
 # --- determinism ---------------------------------------------------------------------------------------------
 
 def test_same_profile_twice_gives_same_sample_annotations_and_metrics(smoke_run, tmp_path):
+    from conftest import SMOKE_EXTRAS
+
     from helpers.run import run
 
     first, _ = smoke_run
     second = tmp_path
-    run("smoke", {"workdir": str(second)})
+    run("smoke", {"workdir": str(second), **SMOKE_EXTRAS})  # the same parameters as the fixture's run
     for name in ["train_reviews.csv", "test_reviews.csv", "train_teacher_annotated.csv", "test_teacher_annotated.csv"]:
         pd.testing.assert_frame_equal(pd.read_csv(first / "data/smoke" / name), pd.read_csv(second / "data/smoke" / name))
     metrics = [json.loads((w / "results/smoke/metrics.json").read_text())["models"] for w in (first, second)]
