@@ -36,11 +36,12 @@ def lab(tmp_path_factory):
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
         "nbformat": 4, "nbformat_minor": 5}))
     port = free_port()
+    log = open(root / "lab.log", "w")  # a file, not a pipe nobody reads: a full pipe would block the server
     server = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
                                f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={TOKEN}",
                                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
                                *(["--allow-root"] if os.geteuid() == 0 else [])],  # CI containers run as root
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
     for _ in range(120):
         if server.poll() is not None:
@@ -52,10 +53,11 @@ def lab(tmp_path_factory):
             time.sleep(0.5)
     else:
         server.kill()
-        pytest.fail(f"JupyterLab did not start: {server.stdout.read()[-2000:]}")
+        pytest.fail(f"JupyterLab did not start: {(root / 'lab.log').read_text()[-2000:]}")
     yield base
     server.terminate()
     server.wait(timeout=30)
+    log.close()
 
 
 def test_lab_serves_the_notebook_series(lab):
@@ -70,20 +72,30 @@ def test_a_notebook_opens_in_the_browser_and_its_kernel_runs_a_cell(lab, browser
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
 
-    browser.get(f"{lab}/lab/tree/notebooks/check.ipynb?token={TOKEN}")
-    wait = WebDriverWait(browser, 120)
-    cell = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, ".jp-NotebookPanel .jp-CodeCell .cm-content")))
-    wait.until(lambda driver: "Idle" in driver.find_element(By.CSS_SELECTOR, ".jp-NotebookPanel-toolbar").get_attribute("innerHTML")
-               or driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator[data-status='idle']"))
-    cell.click()
-    cell.send_keys(Keys.SHIFT, Keys.ENTER)
-    output = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-OutputArea-output")))
-    wait.until(lambda driver: "kernel says 42 positive" in output.text)
-    screenshots = PROJECT_ROOT / "results" / "lab" / "screenshots"
-    screenshots.mkdir(parents=True, exist_ok=True)
-    browser.get(f"{lab}/lab/tree/notebooks/01_load.ipynb?token={TOKEN}")
-    wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-NotebookPanel .jp-MarkdownCell")))
-    time.sleep(2)
-    browser.save_screenshot(str(tmp_path / "jupyterlab_01_load.png"))
-    shutil.copy(tmp_path / "jupyterlab_01_load.png", screenshots / "jupyterlab_01_load.png")
-    assert (screenshots / "jupyterlab_01_load.png").stat().st_size > 10_000
+    try:
+        browser.get(f"{lab}/lab/tree/notebooks/check.ipynb?token={TOKEN}")
+        wait = WebDriverWait(browser, 240)
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-NotebookPanel .jp-CodeCell")))
+        for button in browser.find_elements(By.CSS_SELECTOR, ".jp-Dialog .jp-mod-accept"):  # e.g. a kernel prompt
+            button.click()
+        wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator[data-status='idle']")
+                   or "Idle" in driver.find_element(By.CSS_SELECTOR, ".jp-NotebookPanel-toolbar").get_attribute("innerHTML"))
+        cell = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, ".jp-NotebookPanel .jp-CodeCell .cm-content")))
+        cell.click()
+        cell.send_keys(Keys.SHIFT, Keys.ENTER)
+        output = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-OutputArea-output")))
+        wait.until(lambda driver: "kernel says 42 positive" in output.text)
+        browser.get(f"{lab}/lab/tree/notebooks/01_load.ipynb?token={TOKEN}")
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-NotebookPanel .jp-MarkdownCell")))
+        time.sleep(2)
+        browser.save_screenshot(str(tmp_path / "jupyterlab_01_load.png"))
+        assert (tmp_path / "jupyterlab_01_load.png").stat().st_size > 10_000
+        screenshots = PROJECT_ROOT / "results" / "lab" / "screenshots"
+        screenshots.mkdir(parents=True, exist_ok=True)
+        shutil.copy(tmp_path / "jupyterlab_01_load.png", screenshots / "jupyterlab_01_load.png")
+    except Exception:
+        browser.save_screenshot(str(tmp_path / "jupyterlab_failure.png"))  # what the page showed
+        raise
+    finally:  # leave JupyterLab (it objects with a console message) so the next test starts clean
+        browser.get("about:blank")
+        browser.get_log("browser")
