@@ -16,6 +16,7 @@ import pandas as pd
 
 from .errors import UserError
 from .paths import PROJECT_ROOT, RunPaths, read_json, resolve
+from .run import notebook_defaults
 
 START, END = "<!-- results:start (written by python -m helpers.readme) -->", "<!-- results:end -->"
 MODELS = {"majority": "majority class (floor)", "teacher": "teacher", "student": "student",
@@ -72,18 +73,6 @@ def headline(results: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
              "parameters": {**notebook_defaults(), **records[0]["parameters"]}, "mapping": metrics[0]["mapping"],
              "cores": records[0].get("cpu_cores")}
     return pd.DataFrame(rows).T, pd.DataFrame(paired).T, facts
-
-
-def notebook_defaults() -> dict:
-    """Every notebook parameter's default, for what a profile leaves unsaid."""
-    import ast
-
-    import papermill
-
-    from .run import notebooks
-
-    return {name: ast.literal_eval(spec["default"]) for nb in notebooks()
-            for name, spec in papermill.inspect_notebook(str(nb)).items()}
 
 
 def figure(results: list[Path], path: Path) -> Path:

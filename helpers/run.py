@@ -52,6 +52,16 @@ def declared_parameters(notebook: Path) -> dict[str, str]:
     return {name: spec["inferred_type_name"] for name, spec in papermill.inspect_notebook(str(notebook)).items()}
 
 
+def notebook_defaults(chosen: list[Path] | None = None) -> dict:
+    """Each parameter's default in the `parameters` cells of `chosen` notebooks (default: all of them)."""
+    import ast
+
+    import papermill
+
+    return {name: ast.literal_eval(spec["default"]) for nb in (chosen or notebooks())
+            for name, spec in papermill.inspect_notebook(str(nb)).items()}
+
+
 def load_profile(profile: str) -> dict:
     """A profile's parameters: `params/<profile>.yaml`, or a YAML file path."""
     path = Path(profile) if profile.endswith((".yaml", ".yml")) else PROFILE_DIR / f"{profile}.yaml"

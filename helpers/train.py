@@ -7,7 +7,6 @@ same parameters (profile, overrides, then the notebook's defaults), after 01 and
 from __future__ import annotations
 
 import argparse
-import ast
 import sys
 
 import numpy as np
@@ -81,12 +80,9 @@ def gold_ceiling(paths: RunPaths, p: dict, train: pd.DataFrame, validation: pd.D
 
 def notebook_defaults() -> dict:
     """The defaults of 03's parameters cell."""
-    import papermill
+    from .run import NOTEBOOK_DIR, notebook_defaults as defaults_of
 
-    from .run import NOTEBOOK_DIR
-
-    notebook = NOTEBOOK_DIR / "03_train_student.ipynb"
-    return {name: ast.literal_eval(spec["default"]) for name, spec in papermill.inspect_notebook(str(notebook)).items()}
+    return defaults_of([NOTEBOOK_DIR / "03_train_student.ipynb"])
 
 
 def train(profile: str, overrides: dict) -> RunPaths:
