@@ -36,10 +36,14 @@ def lab(tmp_path_factory):
         "metadata": {"kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"}},
         "nbformat": 4, "nbformat_minor": 5}))
     port = free_port()
+    # Its own workspace and settings: the default workspace in ~/.jupyter reopens whatever tabs an earlier session
+    # left, and a cell of a hidden tab is never clickable.
+    state = {"workspaces_dir": root / ".workspaces", "user_settings_dir": root / ".settings"}
     log = open(root / "lab.log", "w")  # a file, not a pipe nobody reads: a full pipe would block the server
     server = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
                                f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={TOKEN}",
                                "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                               *(f"--LabApp.{key}={path}" for key, path in state.items()),
                                *(["--allow-root"] if os.geteuid() == 0 else [])],  # CI containers run as root
                               stdout=log, stderr=subprocess.STDOUT, text=True)
     base = f"http://127.0.0.1:{port}"
@@ -67,26 +71,29 @@ def test_lab_serves_the_notebook_series(lab):
 
 
 def test_a_notebook_opens_in_the_browser_and_its_kernel_runs_a_cell(lab, browser, tmp_path):
+    from selenium.common.exceptions import ElementNotInteractableException, StaleElementReferenceException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
     from selenium.webdriver.support import expected_conditions as ready
     from selenium.webdriver.support.ui import WebDriverWait
 
+    panel = ".jp-NotebookPanel:not(.lm-mod-hidden)"  # the open tab only
     try:
         browser.get(f"{lab}/lab/tree/notebooks/check.ipynb?token={TOKEN}")
         wait = WebDriverWait(browser, 240)
-        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-NotebookPanel .jp-CodeCell")))
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, f"{panel} .jp-CodeCell .cm-content")))
         for button in browser.find_elements(By.CSS_SELECTOR, ".jp-Dialog .jp-mod-accept"):  # e.g. a kernel prompt
             button.click()
-        wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, ".jp-Notebook-ExecutionIndicator[data-status='idle']")
-                   or "Idle" in driver.find_element(By.CSS_SELECTOR, ".jp-NotebookPanel-toolbar").get_attribute("innerHTML"))
-        cell = wait.until(ready.element_to_be_clickable((By.CSS_SELECTOR, ".jp-NotebookPanel .jp-CodeCell .cm-content")))
-        cell.click()
-        cell.send_keys(Keys.SHIFT, Keys.ENTER)
-        output = wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-OutputArea-output")))
-        wait.until(lambda driver: "kernel says 42 positive" in output.text)
+        wait.until(lambda driver: driver.find_elements(By.CSS_SELECTOR, f"{panel} .jp-Notebook-ExecutionIndicator[data-status='idle']")
+                   or "Idle" in driver.find_element(By.CSS_SELECTOR, f"{panel} .jp-NotebookPanel-toolbar").get_attribute("innerHTML"))
+        # JupyterLab may re-render the editor between finding and clicking it: find it again and retry.
+        retry = WebDriverWait(browser, 60, ignored_exceptions=(ElementNotInteractableException, StaleElementReferenceException))
+        retry.until(lambda driver: driver.find_element(By.CSS_SELECTOR, f"{panel} .jp-CodeCell .cm-content").click() or True)
+        browser.switch_to.active_element.send_keys(Keys.SHIFT, Keys.ENTER)
+        wait.until(lambda driver: "kernel says 42 positive" in
+                   " ".join(out.text for out in driver.find_elements(By.CSS_SELECTOR, f"{panel} .jp-OutputArea-output")))
         browser.get(f"{lab}/lab/tree/notebooks/01_load.ipynb?token={TOKEN}")
-        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, ".jp-NotebookPanel .jp-MarkdownCell")))
+        wait.until(ready.presence_of_element_located((By.CSS_SELECTOR, f"{panel} .jp-MarkdownCell")))
         time.sleep(2)
         browser.save_screenshot(str(tmp_path / "jupyterlab_01_load.png"))
         assert (tmp_path / "jupyterlab_01_load.png").stat().st_size > 10_000
