@@ -39,6 +39,9 @@ def lab(tmp_path_factory):
     # Its own workspace and settings: the default workspace in ~/.jupyter reopens whatever tabs an earlier session
     # left, and a cell of a hidden tab is never clickable.
     state = {"workspaces_dir": root / ".workspaces", "user_settings_dir": root / ".settings"}
+    news = state["user_settings_dir"] / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text(json.dumps({"fetchNews": "false"}))  # no "get notified about Jupyter news?" toast on the page
     log = open(root / "lab.log", "w")  # a file, not a pipe nobody reads: a full pipe would block the server
     server = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1",
                                f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={TOKEN}",
