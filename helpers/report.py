@@ -40,7 +40,8 @@ def headline(metrics: dict) -> pd.DataFrame:
 
 
 ABLATION_NOTE = ("Each variant is its own run of the pipeline (`python -m helpers.sweep`), over the seeds shown; "
-                 "variants are ranked and the winner chosen by the student's accuracy on the validation reviews; "
+                 "variants are ranked and the winner chosen by the student's accuracy on the validation reviews, averaged "
+                 "over the seeds every variant ran, so that variants are compared paired; "
                  "test accuracy is shown, never used to choose.")
 
 

@@ -17,7 +17,8 @@ from .errors import ConfigError, UserError
 from .paths import RunPaths, atomic_path, read_json, resolve, write_json
 from .run import completed, parse_overrides, resolve_parameters, run
 
-CHOSEN_BY = "validation accuracy of the student (mean over seeds)"
+CHOSEN_BY = ("validation accuracy of the student, mean over the seeds every variant ran (paired: a variant with "
+             "more seeds is not compared on its extra ones)")
 
 
 def load_variants(path: str | None) -> tuple[dict, dict[str, dict]]:
@@ -55,21 +56,33 @@ def collect(runs: dict[tuple[str, int], Path]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def shared_seeds(per_run: pd.DataFrame) -> list[int]:
+    """The seeds on which every variant has a validation accuracy."""
+    scored = per_run.dropna(subset=["val_acc"])
+    sets = [set(group["seed"]) for _, group in scored.groupby("variant")]
+    return sorted(set.intersection(*sets)) if sets else []
+
+
 def summarise(per_run: pd.DataFrame, changes: dict[str, dict]) -> pd.DataFrame:
-    """Per variant: mean, standard deviation and range over seeds; ranked by validation; the winner marked."""
+    """Per variant: mean, standard deviation and range over seeds; ranked by validation on the shared seeds (paired);
+    the winner marked."""
+    paired = shared_seeds(per_run)
     rows = []
     for variant, group in per_run.groupby("variant", sort=False):
         row = {"variant": variant, "changes": ", ".join(f"{k}={v}" for k, v in changes.get(variant, {}).items()) or "-",
-               "seeds": len(group)}
+               "seeds": len(group), "shared_seeds": " ".join(map(str, paired)) or "-"}
         for column in ("val_acc", "test_acc", "teacher_test_acc", "gold_test_acc", "student_minus_teacher"):
             values = group[column].dropna()
             row[f"{column}_mean"] = values.mean() if len(values) else None
             row[f"{column}_std"] = values.std(ddof=1) if len(values) > 1 else None
             row[f"{column}_min"], row[f"{column}_max"] = (values.min(), values.max()) if len(values) else (None, None)
+        on_shared = group.loc[group["seed"].isin(paired), "val_acc"].dropna()
+        row["val_acc_shared"] = on_shared.mean() if len(on_shared) else None
         row["n_val"], row["n_test"] = group["n_val"].iloc[0], group["n_test"].iloc[0]
         rows.append(row)
-    table = pd.DataFrame(rows).sort_values("val_acc_mean", ascending=False, na_position="last", kind="stable")
-    table["chosen"] = ["yes" if i == 0 and pd.notna(v) else "" for i, v in enumerate(table["val_acc_mean"])]
+    table = pd.DataFrame(rows).sort_values(["val_acc_shared", "val_acc_mean"], ascending=False, na_position="last",
+                                           kind="stable")
+    table["chosen"] = ["yes" if i == 0 and pd.notna(v) else "" for i, v in enumerate(table["val_acc_shared"])]
     return table.reset_index(drop=True)
 
 
@@ -84,9 +97,13 @@ def spread(mean, std, low, high) -> str:
 
 def display_table(table: pd.DataFrame) -> pd.DataFrame:
     """The summary for reading: mean ± sd (min-max) per figure; the winner on validation marked."""
+    if "val_acc_shared" not in table:  # a sweep.csv written before the paired choice
+        table = table.assign(val_acc_shared=table["val_acc_mean"], shared_seeds="all")
     return pd.DataFrame({
         "variant": table["variant"], "changes": table["changes"], "seeds": table["seeds"],
-        "**validation** acc. (chooses)": [spread(*r) for r in table[[f"val_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
+        f"**validation** acc., seed(s) {table['shared_seeds'].iloc[0]} (chooses)": [
+            "-" if pd.isna(v) else f"{v:.3f}" for v in table["val_acc_shared"]],
+        "validation acc., all its seeds": [spread(*r) for r in table[[f"val_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
         "test acc.": [spread(*r) for r in table[[f"test_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
         "student − teacher (test)": [spread(*r) for r in table[[f"student_minus_teacher_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
         "teacher test acc.": [spread(*r) for r in table[[f"teacher_test_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],

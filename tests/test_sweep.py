@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers.sweep import summarise, sweep
+from helpers.sweep import display_table, summarise, sweep
 
 
 def test_sweep_runs_each_variant_and_ranks_on_validation(tmp_path):
@@ -42,3 +42,17 @@ def test_seed_summary_gives_mean_sd_and_range_per_variant():
     assert (table.loc["a", "test_acc_min"], table.loc["a", "test_acc_max"]) == (0.69, 0.73)
     assert table.loc["b", "chosen"] == "yes"  # the better validation mean wins, though its test accuracy is worse
     assert pd.isna(table.loc["b", "test_acc_std"]) and table.loc["a", "seeds"] == 3
+
+
+def test_variants_are_chosen_on_the_seeds_they_share_not_on_extra_seeds():
+    # a's seed 1 beats b's seed 1; a's extra seeds are worse, so a's all-seed mean (0.757) is below b's 0.77.
+    runs = pd.DataFrame({"variant": ["a"] * 3 + ["b"], "seed": [1, 2, 3, 1],
+                         "val_acc": [0.78, 0.74, 0.75, 0.77], "test_acc": [0.7] * 4,
+                         "teacher_test_acc": [0.6] * 4, "gold_test_acc": [None] * 4,
+                         "student_minus_teacher": [0.1] * 4, "n_val": [100] * 4, "n_test": [200] * 4})
+    table = summarise(runs, {"a": {}, "b": {}}).set_index("variant")
+    assert table.loc["a", "chosen"] == "yes" and table.loc["b", "chosen"] == ""
+    assert table.loc["a", "val_acc_shared"] == pytest.approx(0.78) and table.loc["a", "shared_seeds"] == "1"
+    assert table.loc["a", "val_acc_mean"] == pytest.approx(0.7566667)
+    shown = display_table(table.reset_index())
+    assert shown.columns[3] == "**validation** acc., seed(s) 1 (chooses)" and shown.iloc[0, 3] == "0.780"
