@@ -90,11 +90,16 @@ def atomic_path(target: str | os.PathLike):
     os.close(fd)
     try:
         yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600; give what a plain open() would
+        plain_mode(tmp)  # mkstemp makes 0600
         os.replace(tmp, target)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def plain_mode(path: str | os.PathLike) -> None:
+    """Give `path` the mode a plain open() would have: 0666 less the umask."""
+    os.chmod(path, 0o666 & ~current_umask())
 
 
 def current_umask() -> int:

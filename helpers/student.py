@@ -17,7 +17,7 @@ from .distributed import barrier, is_main
 from .inference import encode, precision, predict_proba
 from .metrics import to_binary
 from .models import from_pretrained, pick_device
-from .paths import atomic_path, current_umask, read_json, write_json
+from .paths import atomic_path, plain_mode, read_json, write_json
 from .progress import TrainingProgress, batch_mode, progress
 from .tables import md_text
 from .teacher import CLASSES, content_key
@@ -213,7 +213,7 @@ def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -
         write_json({**asdict(config), **provenance}, staging / TRAINING_FILE)
         for file in staging.rglob("*"):  # transformers writes its shards through 0600 temp files
             if file.is_file():
-                file.chmod(0o666 & ~current_umask())
+                plain_mode(file)
         shutil.rmtree(folder, ignore_errors=True)  # swap in the complete folder: never a half-saved student
         staging.rename(folder)
     barrier()

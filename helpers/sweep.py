@@ -131,7 +131,7 @@ def sweep(profile: str, variants_file: str | None, name: str, overrides: dict, s
         for seed in seeds:
             params = {**common, **changes, **overrides, "seed": seed, "run_name": run_name(name, variant, seed)}
             runs[variant, seed] = RunPaths.of(workdir, params["run_name"]).results
-            if only and variant not in only or run_nothing:
+            if run_nothing or (only and variant not in only):
                 continue
             print(f"=== variant {variant}, seed {seed}: {changes}", flush=True)
             if completed(resolve_parameters(profile, params)):
