@@ -29,7 +29,9 @@ def runs_of(workdir: str, sweep: str | None, run: str | None) -> tuple[list[Path
     if run:
         return [RunPaths.of(workdir, run).results], None
     summary = read_json(RunPaths.of(workdir, sweep).results / "sweep.json")
-    chosen = next(row["variant"] for row in summary["summary"] if row.get("chosen") == "yes")
+    chosen = next((row["variant"] for row in summary["summary"] if row.get("chosen") == "yes"), None)
+    if chosen is None:
+        raise UserError(f"sweep {sweep!r} chose no variant: no seed has a validation accuracy for every variant")
     return [RunPaths.of(workdir, f"{sweep}-{row['variant']}-s{row['seed']}").results
             for row in summary["runs"] if row["variant"] == chosen], chosen
 

@@ -98,3 +98,13 @@ def test_readme_results_section_is_written_from_the_runs(smoke_run):
     with pytest.raises(UserError, match="no results markers"):
         update_readme("no markers here", text)
     assert figure([results], results / "seed_figure.png").stat().st_size > 10_000
+
+
+def test_readme_from_a_sweep_that_chose_nothing_says_so(tmp_path, capsys):
+    from helpers.paths import write_json
+    from helpers.readme import main
+
+    write_json({"summary": [{"variant": "a", "chosen": ""}, {"variant": "b", "chosen": ""}], "runs": []},
+               tmp_path / "results" / "disjoint" / "sweep.json")
+    assert main(["--sweep", "disjoint", "--workdir", str(tmp_path)]) == 1
+    assert "chose no variant" in capsys.readouterr().err
