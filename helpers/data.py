@@ -32,10 +32,22 @@ def _read_table(folder: Path, split: str) -> pd.DataFrame:
     """`<split>.parquet` or `<split>.csv` from `folder`."""
     for path in (folder / f"{split}.parquet", folder / f"{split}.csv"):
         if path.exists():
-            frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
-            return _standardise(frame, source=str(path), split=split)
+            return _standardise(read_table(path), source=str(path), split=split)
     raise DataError(f"no {split}.parquet or {split}.csv in {folder}: "
                     "name the files after their split (train, test, unsupervised)")
+
+
+def read_table(path: Path) -> pd.DataFrame:
+    """A CSV or Parquet file as a frame; an empty, truncated or garbled file is a one-line DataError naming it."""
+    if path.stat().st_size == 0:
+        raise DataError(f"{path} is empty (0 bytes): copy the file again, or remove it")
+    try:
+        return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path)
+    except (ValueError, OSError, pd.errors.ParserError, UnicodeDecodeError) as err:  # pyarrow's errors are ValueErrors/OSErrors
+        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        kind = "Parquet" if path.suffix == ".parquet" else "CSV"
+        raise DataError(f"{path} cannot be read as {kind} ({type(err).__name__}: {reason}): "
+                        f"check that it is a complete {kind} file with text and label columns") from None
 
 
 def _read_aclimdb(folder: Path, split: str) -> pd.DataFrame:
@@ -139,24 +151,27 @@ def without_texts(frame: pd.DataFrame, texts) -> tuple[pd.DataFrame, int]:
 
 
 def draw_samples(n_train: int, n_val: int, n_test: int, n_unlabeled: int, seed: int, data_dir: str = "",
-                 dataset_id: str = "stanfordnlp/imdb") -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+                 dataset_id: str = "stanfordnlp/imdb", exclude=()) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """The run's reviews, no text in two of them: `{test, validation, train, unsupervised}` and a drop report.
 
     Sizes: `n_test` / `n_train` 0 mean every review left; `n_val` 0 means no validation split; `n_unlabeled`
     0 means none and -1 all. Test reviews come from the test split; validation and the distillation pool from
-    the train split minus every text of the test split; the unlabeled pool minus every text of those.
+    the train split minus every text of the test split and of `exclude` (the extra evaluation sets); the
+    unlabeled pool minus every text of those.
     """
-    held_out, report = set(), []
+    held_out, report, excluded = set(), [], set(exclude)
 
     def draw(split: str, n: int, stratify: bool = True) -> pd.DataFrame:
         available, dropped = without_texts(source[split], held_out)
+        available, in_eval_sets = without_texts(available, excluded) if split != "test" else (available, 0)
         if n == 0 and split in ("validation", "unsupervised"):
             frame = available.iloc[0:0]
         else:
             frame = stratified_sample(available, len(available) if n in (0, -1) else n, seed, stratify)
         held_out.update(frame["text"])
         report.append({"sample": split, "source split": SOURCE_SPLIT[split], "unique reviews": len(source[split]),
-                       "dropped (text in an earlier sample)": dropped, "drawn": len(frame)})
+                       "dropped (text in an earlier sample)": dropped, "dropped (text in an eval set)": in_eval_sets,
+                       "drawn": len(frame)})
         return frame
 
     source = {"test": load_split("test", data_dir, dataset_id)}
@@ -170,6 +185,15 @@ def draw_samples(n_train: int, n_val: int, n_test: int, n_unlabeled: int, seed: 
     else:
         samples["unsupervised"] = pd.DataFrame(columns=COLUMNS)
     return samples, pd.DataFrame(report).set_index("sample")
+
+
+def test_sample_phrase(samples: dict) -> str:
+    """How the test reviews were drawn, from 01's samples.json: the whole split, or a stratified sample of it."""
+    test = next((row for row in samples.get("drawn", []) if row["sample"] == "test"), None)
+    if test is None:
+        return "test reviews"
+    return ("the whole test split (after the duplicate rule)" if test["drawn"] == test["unique reviews"]
+            else "a sample of the test split stratified by label")
 
 
 SOURCE_SPLIT = {"test": "test", "validation": "train", "train": "train", "unsupervised": "unsupervised"}
@@ -188,8 +212,7 @@ def load_eval_sets(spec: str) -> dict[str, pd.DataFrame]:
         name = re.sub(r"[^A-Za-z0-9_-]+", "_", path.stem).strip("_") or "set"
         if name in sets:
             raise DataError(f"two eval sets are named {name!r} (from their file names): rename one")
-        frames = [_standardise(pd.read_parquet(f) if f.suffix == ".parquet" else pd.read_csv(f), str(f), "eval")
-                  for f in files]
+        frames = [_standardise(read_table(f), str(f), "eval") for f in files]
         sets[name] = drop_duplicates(pd.concat(frames, ignore_index=True), str(path))
     return sets
 

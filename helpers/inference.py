@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import warnings
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -56,17 +58,59 @@ def windows(tokenizer, texts: Sequence[str], max_length: int) -> tuple[list[list
     return ids, np.array(owner)
 
 
-def precision(device: torch.device) -> str:
-    """The precision inference runs at: bf16 (or fp16) autocast on CUDA, fp32 on CPU, where autocast is slower."""
-    if device.type != "cuda":
-        return "fp32"
-    return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
+PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
+CPU_FLAGS = {"bf16": ("avx512_bf16", "amx_bf16"), "int8": ("avx512_vnni", "avx_vnni", "amx_int8")}
 
 
-def _autocast(device: torch.device):
-    """Autocast to `precision(device)`, or nothing for fp32."""
-    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision(device))
-    return torch.autocast("cuda", dtype=dtype) if dtype else contextlib.nullcontext()
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags as the kernel reports them (/proc/cpuinfo); empty where that file is missing."""
+    try:
+        text = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return set()
+    return {flag for line in text.splitlines() if line.startswith(("flags", "Features")) for flag in line.split()[2:]}
+
+
+def native_precisions(device: torch.device) -> list[str]:
+    """The reduced precisions `device` computes in hardware: bf16 on CPUs with AVX512-BF16/AMX and on GPUs from
+    Ampere on, fp16 on GPUs with tensor cores (Volta on), int8 on CPUs with VNNI. Emulated ones are left out."""
+    if device.type == "cuda":
+        major, minor = torch.cuda.get_device_capability(device)
+        return (["bf16"] if major >= 8 else []) + (["fp16"] if (major, minor) >= (7, 0) else [])
+    if device.type != "cpu":
+        return []
+    flags = cpu_flags()
+    return [name for name, needs in CPU_FLAGS.items() if flags & set(needs)]
+
+
+def check_precision(precision: str, device: torch.device) -> None:
+    """Refuse a precision name that is unknown or that `device` cannot run at all."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision {precision!r} is not one of {', '.join(PRECISIONS)}")
+    if precision == "int8" and device.type != "cpu":
+        raise ConfigError("precision 'int8' (dynamic quantisation) runs on the CPU only: use bf16 or fp16 on a GPU")
+    if precision == "fp16" and device.type != "cuda":
+        raise ConfigError("precision 'fp16' needs a CUDA GPU: on the CPU use bf16, int8 or fp32")
+
+
+def at_precision(model, precision: str):
+    """`model` ready to run at `precision`: int8 is a dynamically quantised copy (Linear layers, per-channel
+    weights); fp32, bf16 and fp16 are the model itself, bf16 and fp16 running under autocast."""
+    if precision != "int8":
+        return model
+    import copy
+
+    from torch.ao.quantization import per_channel_dynamic_qconfig, quantize_dynamic
+
+    with warnings.catch_warnings():  # torch points eager-mode quantisation users at torchao; this API still works
+        warnings.simplefilter("ignore")
+        return quantize_dynamic(copy.deepcopy(model).eval(), {torch.nn.Linear: per_channel_dynamic_qconfig})
+
+
+def _autocast(device: torch.device, precision: str):
+    """Autocast to bf16 or fp16, or nothing for fp32 and int8."""
+    dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
+    return torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
 
 
 def is_out_of_memory(err: BaseException) -> bool:
@@ -98,16 +142,17 @@ def token_batches(lengths: np.ndarray, max_tokens: int, max_reviews: int = 0) ->
 
 def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 0,
                   progress: tqdm | None = None, truncation: str = "head", head_tokens: int = 128,
-                  max_tokens: int = 0) -> np.ndarray:
+                  max_tokens: int = 0, precision: str = "fp32") -> np.ndarray:
     """Softmax probabilities, one row per text in input order.
 
     `truncation` is `head`, `head_tail` (see `encode`) or `chunks`: the mean over windows covering the whole
     text, each weighted by its tokens. Texts are tokenized once, then batched by `max_tokens` padded tokens
-    (0: the device's budget) and at most `batch_size` reviews (0: no cap).
+    (0: the device's budget) and at most `batch_size` reviews (0: no cap). `model` must already be
+    `at_precision(model, precision)`.
     """
     if truncation == "chunks":
         ids, owner = windows(tokenizer, texts, max_length)
-        per_window = predict_ids(model, tokenizer, ids, batch_size, max_tokens=max_tokens)
+        per_window = predict_ids(model, tokenizer, ids, batch_size, max_tokens=max_tokens, precision=precision)
         specials = sum(map(len, special_tokens(tokenizer)))
         size = np.array([max(len(x) - specials, 1) for x in ids], dtype=np.float64)  # a short last window counts less
         sums = np.zeros((len(texts), per_window.shape[1]), dtype=np.float64)
@@ -116,26 +161,27 @@ def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch
             progress.update(len(texts))
         return (sums / np.bincount(owner, weights=size, minlength=len(texts))[:, None]).astype(np.float32)
     return predict_ids(model, tokenizer, encode(tokenizer, texts, max_length, truncation, head_tokens),
-                       batch_size, progress, max_tokens)
+                       batch_size, progress, max_tokens, precision)
 
 
 def predict_ids(model, tokenizer, ids: list[list[int]], batch_size: int = 0, progress: tqdm | None = None,
-                max_tokens: int = 0) -> np.ndarray:
+                max_tokens: int = 0, precision: str = "fp32") -> np.ndarray:
     """Probabilities for pre-tokenized inputs in token-budget batches, longest first, in input order.
 
-    Results stay on the device until the end (no per-batch synchronisation); on GPU out-of-memory the token
-    budget halves and the batch is retried.
+    Batch indices stay on the CPU and results on the device; the device is synchronised once, at the end, when
+    the results are gathered and put back in input order. On GPU out-of-memory the token budget halves and the
+    batch is retried.
     """
-    device = next(model.parameters()).device
+    device = next(model.parameters()).device if any(True for _ in model.parameters()) else torch.device("cpu")
     max_tokens = max_tokens or token_budget(device)
     lengths = np.array([len(x) for x in ids])
-    out = torch.zeros((len(ids), model.config.num_labels), dtype=torch.float32, device=device)
+    outputs, done = [], []
     model.eval()
     pending = token_batches(lengths, max_tokens, batch_size)
     while pending:
         batch = pending[0]
         try:
-            out[torch.as_tensor(batch, device=device)] = _forward(model, tokenizer, [ids[i] for i in batch], device)
+            outputs.append(_forward(model, tokenizer, [ids[i] for i in batch], device, precision))
         except (torch.OutOfMemoryError, RuntimeError) as err:
             if not is_out_of_memory(err) or len(batch) == 1:
                 raise
@@ -147,10 +193,14 @@ def predict_ids(model, tokenizer, ids: list[list[int]], batch_size: int = 0, pro
             pending = token_batches(lengths[rest], max_tokens, batch_size)
             pending = [rest[b] for b in pending]
             continue
+        done.append(batch)
         pending.pop(0)
         if progress is not None:
             progress.update(len(batch))
-    return out.cpu().numpy()
+    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
+    if outputs:
+        out[np.concatenate(done)] = torch.cat(outputs).cpu().numpy()
+    return out
 
 
 def padded(batch_ids: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
@@ -164,11 +214,11 @@ def padded(batch_ids: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": input_ids, "attention_mask": mask}
 
 
-def _forward(model, tokenizer, batch_ids: list[list[int]], device: torch.device) -> torch.Tensor:
+def _forward(model, tokenizer, batch_ids: list[list[int]], device: torch.device, precision: str = "fp32") -> torch.Tensor:
     """One padded batch through the model, as float32 probabilities on `device`."""
     pin = device.type == "cuda"
     enc = {k: (v.pin_memory() if pin else v).to(device, non_blocking=pin)
            for k, v in padded(batch_ids, tokenizer.pad_token_id or 0).items()}
-    with torch.inference_mode(), _autocast(device):
+    with torch.inference_mode(), _autocast(device, precision):
         logits = model(**enc).logits
     return torch.softmax(logits.float(), dim=-1)

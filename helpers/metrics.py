@@ -152,3 +152,17 @@ def confident_disagreements(frame: pd.DataFrame, teacher_probs: np.ndarray, stud
         "teacher": [f"{names[t]} ({p:.2f})" for t, p in zip(teacher[chosen], binary_positive_probability(teacher_probs)[chosen])],
         "student": [f"{names[s]} ({p:.2f})" for s, p in zip(student[chosen], binary_positive_probability(student_probs)[chosen])],
     })
+
+
+def headline(metrics: dict) -> tuple[str, int, dict, dict]:
+    """The set a run reports first: test when it was scored, else validation. (name, n, models, comparisons)"""
+    if metrics.get("test_scored", True):
+        return "test", metrics["n_test"], metrics["models"], metrics.get("comparisons", {})
+    validation = metrics.get("validation") or {"n": 0, "models": {}, "comparisons": {}}
+    return "validation", validation["n"], validation["models"], validation.get("comparisons", {})
+
+
+def precision_line(metrics: dict) -> str:
+    """'student bf16, gold_supervised fp32': the precision each model scored at ('-' for older runs)."""
+    used = {name: verdict.get("precision") for name, verdict in (metrics.get("precision") or {}).items()}
+    return ", ".join(f"{name} {value}" for name, value in used.items()) or "-"

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from .errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -31,7 +33,8 @@ class RunPaths:
     def of(cls, workdir: str, run_name: str) -> "RunPaths":
         """Paths of run `run_name` under `workdir` (relative to the project root)."""
         if not run_name or any(sep in run_name for sep in "/\\") or run_name.startswith("."):
-            raise ValueError(f"run_name {run_name!r} must be a plain folder name, e.g. 'offline'")
+            raise ConfigError(f"run_name {run_name!r} must be a plain folder name (no '/', '\\' or leading '.'), "
+                              "e.g. 'offline' or 'offline-2ep'")
         return cls(resolve(workdir), run_name)
 
     @property
@@ -79,6 +82,11 @@ class RunPaths:
     def annotated(self, split: str) -> Path:
         """02's output: `split`'s reviews with the teacher's label and class probabilities."""
         return self.data / f"{split}_teacher_annotated.csv"
+
+
+def run_name(sweep: str, variant: str, seed: int) -> str:
+    """The run name of one variant and seed of a sweep: `<sweep>-<variant>-s<seed>`."""
+    return f"{sweep}-{variant}-s{seed}"
 
 
 @contextmanager

@@ -40,8 +40,8 @@ def accuracy_bars(metrics: dict, path: Path):
     return fig
 
 
-def label_distribution(metrics: dict, path: Path):
-    """Predicted negative/neutral/positive counts on the test reviews, teacher and student side by side."""
+def label_distribution(metrics: dict, path: Path, split: str = "test"):
+    """Predicted negative/neutral/positive counts on the `split` reviews, teacher and student side by side."""
     style()
     frame = pd.DataFrame([{"model": model, "label": label, "reviews": m["label_counts"][label]}
                           for model, m in metrics.items() for label in CLASSES])
@@ -49,7 +49,7 @@ def label_distribution(metrics: dict, path: Path):
     sns.barplot(frame, x="label", y="reviews", hue="model", palette=MODEL_COLORS, order=CLASSES, ax=ax)
     for container in ax.containers:
         ax.bar_label(container, padding=2)
-    ax.set(xlabel="predicted label", ylabel="test reviews", title="Teacher vs student label distribution")
+    ax.set(xlabel="predicted label", ylabel=f"{split} reviews", title="Teacher vs student label distribution")
     save(fig, path)
     return fig
 
@@ -92,7 +92,8 @@ def reliability_diagram(gold, p_positive: dict, path: Path, bins: int = 10):
 
 
 def training_curves(histories: dict, path: Path):
-    """Training loss per logged step and test accuracy per epoch, from the Trainer's log history."""
+    """Training loss per logged step and validation accuracy per epoch (scored on held-out train reviews, never
+    test), from the Trainer's log history; one line per training (student, each self-training round, ceiling)."""
     style()
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
     colors = {"student": MODEL_COLORS["student"], "gold_supervised": MODEL_COLORS["gold_supervised"]}
@@ -105,7 +106,7 @@ def training_curves(histories: dict, path: Path):
             evals = frame.dropna(subset=["eval_accuracy"])
             acc_ax.plot(evals["epoch"], evals["eval_accuracy"], marker="o", label=name, color=colors.get(name))
     loss_ax.set(xlabel="step", ylabel="training loss", title="Training loss")
-    acc_ax.set(xlabel="epoch", ylabel="accuracy vs true labels", title="Test accuracy after each epoch")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy vs true labels", title="Validation accuracy after each epoch")
     for ax in (loss_ax, acc_ax):
         if ax.lines:
             ax.legend()
@@ -131,7 +132,7 @@ def accuracy_by_length(models: dict, path: Path):
 
 
 def agreement_heatmap(teacher_labels, student_labels, path: Path):
-    """Share of test reviews per (teacher label, student label) pair; the diagonal is agreement."""
+    """Share of reviews per (teacher label, student label) pair; the diagonal is agreement."""
     style()
     table = pd.crosstab(pd.Categorical(teacher_labels, CLASSES), pd.Categorical(student_labels, CLASSES),
                         normalize="all", dropna=False)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import UserError
+from .metrics import precision_line
 from .paths import PROJECT_ROOT, RunPaths, read_json, resolve
 from .run import notebook_defaults
 
@@ -28,7 +29,10 @@ def runs_of(workdir: str, sweep: str | None, run: str | None) -> tuple[list[Path
     """The results folders the section summarises, and the sweep's chosen variant."""
     if run:
         return [RunPaths.of(workdir, run).results], None
-    summary = read_json(RunPaths.of(workdir, sweep).results / "sweep.json")
+    record = RunPaths.of(workdir, sweep).results / "sweep.json"
+    if not record.exists():
+        raise UserError(f"--sweep {sweep}: {record} does not exist: run that sweep first (python -m helpers.sweep)")
+    summary = read_json(record)
     chosen = next((row["variant"] for row in summary["summary"] if row.get("chosen") == "yes"), None)
     if chosen is None:
         raise UserError(f"sweep {sweep!r} chose no variant: no seed has a validation accuracy for every variant")
@@ -73,7 +77,8 @@ def headline(results: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
              "torch": records[0]["packages"]["torch"], "transformers": records[0]["packages"]["transformers"],
              "steps_mean_s": steps.mean().round(0).to_dict(), "total_mean_s": float(steps.sum(axis=1).mean()),
              "parameters": {**notebook_defaults(), **records[0]["parameters"]}, "mapping": metrics[0]["mapping"],
-             "cores": records[0].get("cpu_cores")}
+             "cores": records[0].get("cpu_cores"),
+             "precision": "; ".join(sorted({precision_line(m) for m in metrics}))}
     return pd.DataFrame(rows).T, pd.DataFrame(paired).T, facts
 
 
@@ -110,10 +115,10 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         f"**{len(results)} seed(s)** ({', '.join(map(str, facts['seeds']))}) of profile `{facts['profile']}`"
         f"{f' + variant `{variant}`' if variant else ''}: "
         f"teacher `{p['teacher']}`, student `{p['student']}`; scored on **{facts['n_test']:,} test reviews** "
-        f"({'the whole test split after the duplicate rule' if p['n_test'] == 0 else 'a stratified sample'}) "
-        f"once, at the end of each run. The recipe was chosen on "
-        f"{facts['n_val']:,} validation reviews held out of IMDB train{' (the ablation below)' if ablation else ''}; "
-        f"the test split never fed a choice. Measured on {facts['device']}"
+        f"({metrics_sample(results)}) "
+        f"once, at the end of each run; {facts['n_val']:,} validation reviews held out of IMDB train"
+        f"{' ranked the variants below' if ablation else ''}. "
+        f"Precision: {facts['precision']}. Measured on {facts['device']}"
         f"{cores} (torch {facts['torch']}, "
         f"transformers {facts['transformers']}), {', '.join(facts['dates'])}. Mapping: {facts['mapping']}.", "",
         table.to_markdown(), "",
@@ -127,6 +132,11 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         f"Time per run here (mean over seeds): {facts['total_mean_s'] / 60:.1f} min in all: {steps}.", "",
         *([f"**What each technique buys.** Each variant is its own run. {ablation.strip()}", ""] if ablation else []),
         f"Regenerate this section: `{command}`.", "", END])
+
+
+def metrics_sample(results: list[Path]) -> str:
+    """How the runs' test reviews were drawn, as their metrics.json records it."""
+    return read_json(results[0] / "metrics.json").get("test_sample", "test reviews")
 
 
 def update_readme(text: str, new_section: str) -> str:
@@ -148,17 +158,26 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         results, variant = runs_of(args.workdir, args.sweep, args.run)
-        missing = [str(r) for r in results if not (r / "metrics.json").exists()]
+        missing = [str(r) for r in results if not (r / "metrics.json").exists() or not (r / "run.json").exists()]
         if missing:
-            raise UserError(f"no metrics.json in {', '.join(missing)}: finish those runs first")
-        figure(results, resolve(FIGURE))
-        command = "python -m helpers.readme " + (f"--sweep {args.sweep}" if args.sweep else f"--run {args.run}")
+            raise UserError(f"no metrics.json or run.json in {', '.join(missing)}: finish those runs first")
+        untested = [str(r) for r in results if not read_json(r / "metrics.json").get("test_scored", True)]
+        if untested:
+            raise UserError(f"{', '.join(untested)} scored validation only: score the chosen variant on test first "
+                            "(python -m helpers.sweep ... --final)")
         ablation = None
         if args.ablation:
-            command += f" --ablation {args.ablation}"
-            ablation = (RunPaths.of(args.workdir, args.ablation).results / "sweep.md").read_text()
+            table = RunPaths.of(args.workdir, args.ablation).results / "sweep.md"
+            if not table.exists():
+                raise UserError(f"--ablation {args.ablation}: {table} does not exist: run that sweep first, "
+                                "or leave --ablation out")
+            ablation = table.read_text()
         readme = PROJECT_ROOT / "README.md"
-        readme.write_text(update_readme(readme.read_text(), section(results, command, ablation, variant)))
+        command = "python -m helpers.readme " + (f"--sweep {args.sweep}" if args.sweep else f"--run {args.run}")
+        command += f" --ablation {args.ablation}" if args.ablation else ""
+        text = update_readme(readme.read_text(), section(results, command, ablation, variant))  # checked before writing
+        figure(results, resolve(FIGURE))
+        readme.write_text(text)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 
 from .errors import UserError
-from .metrics import comparison_table, summary_table
+from .metrics import comparison_table, headline, precision_line, summary_table
 from .paths import PROJECT_ROOT, RunPaths, atomic_path, read_json
-from .tables import md_text
+from .tables import display_table, md_text
 
 BOOK_FILES = ["_quarto.yml", "index.qmd", "references.qmd", "references.bib"]
 FIGURES = {
@@ -26,16 +26,16 @@ FIGURES = {
     "teacher_vs_student_label_distribution.png": "How often teacher and student say negative, neutral, positive.",
     "confusion_matrices.png": "Confusion matrices (neutral counted as positive).",
     "reliability.png": "Reliability: predicted p(positive) against the share of truly positive reviews.",
-    "training_curves.png": "Training loss per step and test accuracy after each epoch.",
+    "training_curves.png": "Training loss per step and validation accuracy after each epoch.",
     "accuracy_by_length.png": "Accuracy by review length in words.",
     "agreement.png": "Teacher-student agreement on the 3-class labels.",
     "speed_and_size.png": "Student vs teacher architecture: throughput and size (from the benchmark).",
 }
 
 
-def headline(metrics: dict) -> pd.DataFrame:
-    """The headline table, rounded for reading."""
-    table = summary_table(metrics["models"])
+def headline_table(metrics: dict) -> pd.DataFrame:
+    """The headline table (test; validation for a run whose test split was not scored), rounded for reading."""
+    table = summary_table(headline(metrics)[2])
     return table.apply(lambda col: col.map(lambda v: f"{v:.3f}" if isinstance(v, float) else ("-" if v is None else v)))
 
 
@@ -47,21 +47,29 @@ ABLATION_NOTE = ("Each variant is its own run of the pipeline (`python -m helper
 
 def ablation_table(paths: RunPaths) -> pd.DataFrame | None:
     """The ablation sweep's summary (`results/ablation/sweep.csv`) for reading, if one has run under this workdir."""
-    from .sweep import display_table
-
     table = paths.workdir / "results" / "ablation" / "sweep.csv"
     return display_table(pd.read_csv(table)) if table.exists() else None
 
 
+def scored_on(metrics: dict) -> str:
+    """'24,801 test reviews (the whole test split ...)', or the validation reviews of a run not scored on test."""
+    split, n, _, _ = headline(metrics)
+    if split == "validation":
+        return f"{n:,} validation reviews (this run's test split was not scored: score_test was false)"
+    return f"{n:,} test reviews ({metrics.get('test_sample', 'test reviews')})"
+
+
 def results_markdown(metrics: dict, figures: list[str], ablation: pd.DataFrame | None) -> str:
     """`_results.md`: the headline table, the ablation and the figures, included by the book's index page."""
+    split, _, _, comparisons = headline(metrics)
     lines = [f"## Results of run {md_text(metrics['run_name'])}", "",
-             f"{metrics['n_test']:,} test reviews, stratified by label. Mapping: {md_text(metrics['mapping'])}.", "",
-             headline(metrics).map(md_text).to_markdown(), "", ": Headline results {#tbl-headline}", ""]
-    if metrics.get("comparisons"):
-        lines += ["Paired on the same test reviews (first minus second): accuracy difference, 95% paired-bootstrap "
+             f"{md_text(scored_on(metrics))}. Mapping: {md_text(metrics['mapping'])}. "
+             f"Precision: {md_text(precision_line(metrics))}.", "",
+             headline_table(metrics).map(md_text).to_markdown(), "", ": Headline results {#tbl-headline}", ""]
+    if comparisons:
+        lines += [f"Paired on the same {split} reviews (first minus second): accuracy difference, 95% paired-bootstrap "
                   "interval, McNemar's exact test.", "",
-                  comparison_table(metrics["comparisons"]).map(md_text).to_markdown(), "",
+                  comparison_table(comparisons).map(md_text).to_markdown(), "",
                   ": Paired comparisons {#tbl-paired}", ""]
     if ablation is not None:
         lines += ["## What each technique buys", "", ABLATION_NOTE, "", ablation.map(md_text).to_markdown(index=False), "",
@@ -135,12 +143,13 @@ def static_html(report: Path, metrics: dict, ablation: pd.DataFrame | None = Non
     figures = [name for name in FIGURES if (out / "figures" / name).exists()]
     nav = navigation(pages, "index.html")
     page = INDEX_PAGE.format(
-        run=html.escape(metrics["run_name"]), n_test=metrics["n_test"], mapping=html.escape(metrics["mapping"]),
-        table=headline(metrics).to_html(classes="headline", border=0, table_id="headline")
-        + ("" if not metrics.get("comparisons") else
-           "<p>Paired on the same test reviews (first minus second): accuracy difference, 95% paired-bootstrap "
-           "interval, McNemar's exact test.</p>"
-           + comparison_table(metrics["comparisons"]).to_html(classes="headline", border=0, table_id="paired")),
+        run=html.escape(metrics["run_name"]), scored_on=html.escape(scored_on(metrics)),
+        mapping=html.escape(metrics["mapping"]), precision=html.escape(precision_line(metrics)),
+        table=headline_table(metrics).to_html(classes="headline", border=0, table_id="headline")
+        + ("" if not headline(metrics)[3] else
+           f"<p>Paired on the same {headline(metrics)[0]} reviews (first minus second): accuracy difference, 95% "
+           "paired-bootstrap interval, McNemar's exact test.</p>"
+           + comparison_table(headline(metrics)[3]).to_html(classes="headline", border=0, table_id="paired")),
         ablation="" if ablation is None else (f"<h2>What each technique buys</h2><p>{html.escape(ABLATION_NOTE)}</p>"
                                               + ablation.to_html(classes="headline", border=0, index=False,
                                                                  table_id="ablation")),
@@ -218,7 +227,7 @@ figcaption {{ color: #555; font-size: 0.95rem; }}
 <main>
 {pager}
 <h1>Teacher-student sentiment distillation on IMDB</h1>
-<p class="sub">Run <code>{run}</code> &middot; {n_test:,} test reviews, stratified by label</p>
+<p class="sub">Run <code>{run}</code> &middot; {scored_on} &middot; precision: {precision}</p>
 <p>A large off-the-shelf sentiment model (the teacher) labels IMDB reviews; a small transformer (the student) is
 fine-tuned on those labels; both are scored against IMDB's own labels on the same test reviews.</p>
 <h2>Headline results</h2>

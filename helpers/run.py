@@ -19,6 +19,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from .errors import ConfigError, UserError
 from .distributed import is_main
+from .inference import native_precisions
 from .models import go_offline_if_hub_unreachable
 from .paths import PROJECT_ROOT, RunPaths, read_json, resolve, write_json
 from .progress import PROGRESS_FILE, QUIET_ENVIRONMENT, ProgressRelay
@@ -68,7 +69,14 @@ def load_profile(profile: str) -> dict:
     if not path.exists():
         known = ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.yaml")))
         raise ConfigError(f"unknown profile {profile!r}: choose one of {known}, or give a .yaml path")
-    return yaml.safe_load(path.read_text()) or {}
+    try:
+        params = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"profile {path} is not valid YAML ({' '.join(str(err).split())}): fix that line") from None
+    if not isinstance(params, dict):
+        raise ConfigError(f"profile {path} must map parameter names to values (name: value per line), "
+                          f"not a {type(params).__name__}")
+    return params
 
 
 def parse_overrides(pairs: list[str]) -> dict:
@@ -78,8 +86,45 @@ def parse_overrides(pairs: list[str]) -> dict:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise ConfigError(f"--set {pair!r} is not key=value")
-        overrides[key.strip()] = yaml.safe_load(value) if value else ""
+        try:
+            overrides[key.strip()] = yaml.safe_load(value) if value else ""
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {pair!r}: the value is not valid YAML; quote it, e.g. --set '{key.strip()}=\"...\"'") from None
     return overrides
+
+
+def chosen_notebooks(steps: list[str] | None) -> list[Path]:
+    """The notebooks `--steps` names, by number ('3' or '03') or name ('03_train_student'); all when none."""
+    if not steps:
+        return notebooks()
+    by_key = {}
+    for nb in notebooks():
+        number = nb.stem.split("_", 1)[0]
+        by_key.update({nb.stem: nb, number: nb, str(int(number)): nb})
+    unknown = [step for step in steps if step not in by_key]
+    if unknown:
+        raise ConfigError(f"--steps {' '.join(unknown)}: no such notebook; choose from "
+                          f"{', '.join(nb.stem.split('_', 1)[0] for nb in notebooks())} (e.g. --steps 03 04)")
+    wanted = {by_key[step] for step in steps}
+    return [nb for nb in notebooks() if nb in wanted]
+
+
+STUDENT_IGNORES = ("device", "eval_batch_size", "eval_each_epoch", "epoch_eval_reviews")  # do not change the weights
+
+
+def check_student(paths: RunPaths, params: dict, declared_03: dict) -> None:
+    """Before 04 runs without 03: the saved student must have been trained with this run's 03 parameters."""
+    settings_file = paths.student / "training.json"
+    if not settings_file.exists():
+        raise ConfigError(f"{paths.student} has no trained student: run 03 first (--steps 03 04)")
+    trained = read_json(settings_file)
+    defaults = notebook_defaults([NOTEBOOK_DIR / "03_train_student.ipynb"])
+    wanted = {name: params.get(name, defaults[name]) for name in declared_03}
+    differ = [f"{name}={trained[name]!r} (this run: {wanted[name]!r})" for name in sorted(wanted)
+              if name in trained and name not in STUDENT_IGNORES and trained[name] != wanted[name]]
+    if differ:
+        raise ConfigError(f"the student in {paths.student} was trained with {', '.join(differ)}: rerun 03 with these "
+                          f"parameters (--steps 03 04), or score it under the parameters it was trained with")
 
 
 def check_parameters(params: dict, declared: dict[str, dict[str, str]]) -> dict:
@@ -150,15 +195,30 @@ def environment() -> dict:
         "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({platform.processor() or platform.machine()})",
         "host": platform.node(),
         "cpu_cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+        "cpu": cpu_model(),
+        "native_precisions": {"cpu": native_precisions(torch.device("cpu")),
+                              **({"cuda": native_precisions(torch.device("cuda", 0))} if torch.cuda.is_available() else {})},
     }
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), or what platform knows."""
+    try:
+        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                    if line.startswith("model name"))
+    except (OSError, StopIteration):
+        return platform.processor() or platform.machine()
 
 
 def run(profile: str, overrides: dict | None = None, steps: list[str] | None = None) -> Path:
     """Execute the notebooks for `profile` (+ overrides), then publish the report; return the results folder."""
-    chosen = [nb for nb in notebooks() if not steps or any(nb.stem.startswith(s) for s in steps)]
+    chosen = chosen_notebooks(steps)
     declared = {nb.stem: declared_parameters(nb) for nb in notebooks()}
     params = resolve_parameters(profile, overrides, declared)
     paths = RunPaths.of(params.get("workdir", "."), params["run_name"])
+    stems = [nb.stem for nb in chosen]
+    if "04_evaluate_plot" in stems and "03_train_student" not in stems:
+        check_student(paths, params, declared["03_train_student"])
     if needs_hub(params):
         go_offline_if_hub_unreachable()  # kernels inherit it: fail in seconds, not after minutes of retries
     record = {"profile": profile, "parameters": params, "started": _now(), **environment(),
@@ -173,6 +233,8 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
                 _execute(chosen, declared, params, paths, record, relay)
             finally:
                 relay.stop()
+    record["precision_used"] = precision_used(paths)
+    write_json(record, paths.results / "run.json")
     if chosen and chosen[-1] == notebooks()[-1] and is_main():
         start = time.perf_counter()
         record["report"] = str(publish(str(paths.workdir), paths.run_name))
@@ -180,6 +242,19 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
         write_json(record, paths.results / "run.json")
         print(f"report: {record['report']}", flush=True)
     return paths.results
+
+
+def precision_used(paths: RunPaths) -> dict:
+    """What each model ran at, from the run's outputs: the students' training (training.json) and everyone's
+    scoring (metrics.json), for run.json."""
+    used = {}
+    for name, folder in (("student", paths.student), ("gold_supervised", paths.gold_student)):
+        if (folder / "training.json").exists():
+            used[f"{name}_training"] = read_json(folder / "training.json").get("train_precision_used")
+    if (paths.results / "metrics.json").exists():
+        for name, verdict in (read_json(paths.results / "metrics.json").get("precision") or {}).items():
+            used[f"{name}_scoring"] = verdict.get("precision")
+    return used
 
 
 @contextlib.contextmanager

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import os
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -13,11 +14,12 @@ import pandas as pd
 import torch
 
 from .distill import DistillationTrainer, loss_weights
-from .distributed import barrier, is_main
-from .inference import encode, precision, predict_proba
-from .metrics import to_binary
-from .models import from_pretrained, pick_device
+from .distributed import barrier, is_main, rank_and_world
+from .inference import at_precision, encode, predict_proba
+from .metrics import headline, precision_line, to_binary
+from .models import from_pretrained, model_identity, pick_device
 from .paths import atomic_path, plain_mode, read_json, write_json
+from .precision import choose_precision, training_precision
 from .progress import TrainingProgress, batch_mode, progress
 from .tables import md_text
 from .teacher import CLASSES, content_key
@@ -44,6 +46,9 @@ class TrainConfig:
     alpha: float = field(default=0.5, metadata={"help": "weight of the soft loss when distill_loss is 'mixed'"})
     seed: int = field(default=42, metadata={"help": "seeds model init, shuffling and dropout"})
     device: str = field(default="auto", metadata={"help": "'auto' takes the GPU when there is one"})
+    train_precision: str = field(default="auto", metadata={
+        "help": "'auto': bf16 autocast where the device computes bf16 natively (fp16 on older GPUs), else fp32; "
+                "'fp32' forces full precision"})
     eval_batch_size: int = field(default=64, metadata={"help": "reviews per evaluation batch (0: 64)"})
     eval_each_epoch: bool = field(default=True, metadata={"help": "score the validation reviews after each epoch"})
     epoch_eval_reviews: int = field(default=500, metadata={"help": "validation reviews scored per epoch (0: all)"})
@@ -108,7 +113,10 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
                               TrainingArguments, set_seed)
 
     alpha = loss_weights(config.distill_loss, config.alpha)
-    _fresh_checkpoints(checkpoints, {"student": student, "targets": targets_key(rows), "train": asdict(config)})
+    device = pick_device(config.device)
+    mixed = training_precision(config.train_precision, device)
+    _fresh_checkpoints(checkpoints, {"student": student, "identity": model_identity(student),
+                                     "targets": targets_key(rows), "train": asdict(config), "precision": mixed})
     set_seed(config.seed)
     tokenizer = from_pretrained(AutoTokenizer, student, "student")
     with quiet_transformers():  # a fresh classification head is expected, not worth a warning
@@ -118,7 +126,8 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
     evaluate = config.eval_each_epoch and len(validation) > 0
     subset = validation.iloc[:config.epoch_eval_reviews] if config.epoch_eval_reviews else validation  # already shuffled
     eval_set = tokenized(tokenizer, gold_rows(subset), config) if evaluate else None
-    device = pick_device(config.device)
+    if device.type == "cuda":  # the tokenizer was used before the dataloader workers fork: keep it single-threaded
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     steps_per_epoch = max(1, -(-len(train_set) // config.batch_size))
     args = TrainingArguments(
         output_dir=str(checkpoints),
@@ -132,7 +141,8 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
         logging_strategy="steps",
         logging_steps=max(1, steps_per_epoch // 10),
         train_sampling_strategy="group_by_length",
-        auto_find_batch_size=device.type == "cuda",  # halves the batch on GPU out-of-memory
+        auto_find_batch_size=device.type == "cuda" and rank_and_world()[1] == 1,  # halves the batch on GPU OOM;
+        # not under DDP, where ranks would halve apart and the recipe's batch would change unrecorded
         tf32=tf32_available(device) or None,  # TF32 matmuls on Ampere and later
         dataloader_num_workers=2 if device.type == "cuda" else 0,  # collation off the GPU's critical path
         dataloader_pin_memory=device.type == "cuda",
@@ -141,7 +151,7 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
         use_cpu=device.type == "cpu",
         report_to="none",
         disable_tqdm=batch_mode(),  # a batch run shows TrainingProgress on the terminal instead
-        **({} if precision(device) == "fp32" else {precision(device): True}),  # bf16/fp16 where the GPU has it
+        **({} if mixed == "fp32" else {mixed: True}),  # autocast where the device computes it natively
     )
     trainer = DistillationTrainer(model=model, args=args, train_dataset=train_set, eval_dataset=eval_set,
                                   processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
@@ -153,6 +163,8 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
         trainer.remove_callback(PrinterCallback)  # it would print every log dict into the notebook
         trainer.add_callback(TrainingProgress(Path(checkpoints).name.replace("checkpoints", "student")))
     trainer.train(resume_from_checkpoint=last_complete_checkpoint(checkpoints))
+    trainer.train_precision = mixed
+    trainer.batch_size_used = trainer._train_batch_size  # auto_find_batch_size may have halved it
     return trainer
 
 
@@ -186,17 +198,39 @@ def quiet_transformers():
         logging.set_verbosity(level)
 
 
-def predict_student(folder: Path, texts, batch_size: int = 0, device: str = "auto",
-                    desc: str = "student") -> np.ndarray:
-    """A saved student's class probabilities per text, truncated the way it was trained."""
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+class SavedStudent:
+    """A saved student, loaded once, that scores texts truncated the way it was trained, at one precision."""
 
-    settings = read_json(Path(folder) / TRAINING_FILE)
-    tokenizer = AutoTokenizer.from_pretrained(str(folder))
-    model = AutoModelForSequenceClassification.from_pretrained(str(folder)).to(pick_device(device))
-    with progress(len(texts), desc) as bar:
-        return predict_proba(model, tokenizer, list(texts), settings["max_length"], batch_size, bar,
-                             settings["truncation"], settings["head_tokens"])
+    def __init__(self, folder: Path, device: str = "auto", batch_size: int = 0):
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.folder, self.batch_size = Path(folder), batch_size
+        self.settings = read_json(self.folder / TRAINING_FILE)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
+        self.model = AutoModelForSequenceClassification.from_pretrained(str(folder)).to(pick_device(device))
+        self.verdict = {"precision": "fp32", "how": "fp32 (not settled)"}
+        self._runnable = self.model
+
+    @property
+    def precision(self) -> str:
+        return self.verdict["precision"]
+
+    def settle(self, requested: str, check: pd.DataFrame | None = None) -> dict:
+        """Fix the precision every later `predict` uses: `requested`, or for `auto` the verdict of
+        `precision.choose_precision` on `check`'s labelled reviews. Returns the verdict."""
+        texts, gold = (check["text"].tolist(), check["label"].to_numpy()) if check is not None else ([], [])
+        self.verdict = choose_precision(self.model, self.tokenizer, texts, gold, requested,
+                                        self.settings["max_length"], self.settings["truncation"],
+                                        self.settings["head_tokens"], self.batch_size)
+        self._runnable = at_precision(self.model, self.precision)
+        return self.verdict
+
+    def predict(self, texts, desc: str = "student") -> np.ndarray:
+        """Class probabilities per text, at the settled precision."""
+        with progress(len(texts), desc) as bar:
+            return predict_proba(self._runnable, self.tokenizer, list(texts), self.settings["max_length"],
+                                 self.batch_size, bar, self.settings["truncation"], self.settings["head_tokens"],
+                                 precision=self.precision)
 
 
 def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -> Path:
@@ -226,7 +260,7 @@ def write_model_card(folder: Path, metrics: dict) -> Path:
     metrics = {**metrics, "run_name": md_text(metrics["run_name"])}
     teacher = settings.get("teacher") or {}
     teacher_name = md_text(teacher.get("teacher", "unknown") if isinstance(teacher, dict) else teacher)
-    scores = metrics["models"]
+    split, n_scored, scores, _ = headline(metrics)
     rows = "\n".join(f"| {name} | {m['accuracy']:.3f} ({m['accuracy_ci95'][0]:.3f}-{m['accuracy_ci95'][1]:.3f}) "
                      f"| {m['f1']:.3f} | {m['ece']:.3f} |" for name, m in scores.items())
     card = f"""---
@@ -259,7 +293,8 @@ classify("A wonderful, moving film.", truncation=True)
 
 ## Evaluation
 
-{metrics['n_test']:,} IMDB test reviews, stratified by label. Mapping to IMDB's binary labels: {metrics['mapping']}.
+{n_scored:,} IMDB {split} reviews ({md_text(metrics.get('test_sample', '') if split == 'test' else 'held out of IMDB train; the test split was not scored')}).
+Mapping to IMDB's binary labels: {metrics['mapping']}. Scored at precision: {md_text(precision_line(metrics))}.
 Accuracy with its 95% bootstrap interval; ECE is the expected calibration error of p(positive).
 
 | model | accuracy (95% CI) | F1 | ECE |

@@ -2,6 +2,10 @@
 
 `python -m helpers.sweep --profile ablation_base --variants params/ablation.yaml --seeds 42 --set data_dir=...`
 `python -m helpers.sweep --profile offline --seeds 42 43 44` (no variants file: the profile itself, over seeds)
+
+Variants are scored on validation only (`score_test: false`): the test split is not looked at while choosing.
+`--final` then runs the chosen variant's seeds again with `score_test: true` (training is resumed from its
+finished checkpoint, so only the test scoring is new work): the test split is looked at once, for what is reported.
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ import pandas as pd
 import yaml
 
 from .errors import ConfigError, UserError
-from .paths import RunPaths, atomic_path, read_json, resolve, write_json
-from .run import completed, parse_overrides, resolve_parameters, run
+from .paths import RunPaths, atomic_path, read_json, resolve, run_name, write_json
+from .run import notebooks, parse_overrides, resolve_parameters, run
+from .tables import display_table
 
 CHOSEN_BY = ("validation accuracy of the student, mean over the seeds every variant ran (paired: a variant with "
              "more seeds is not compared on its extra ones)")
@@ -31,84 +36,92 @@ def load_variants(path: str | None) -> tuple[dict, dict[str, dict]]:
     return spec.get("common") or {}, {name: changes or {} for name, changes in spec["variants"].items()}
 
 
-def run_name(name: str, variant: str, seed: int) -> str:
-    """`<sweep>-<variant>-s<seed>`."""
-    return f"{name}-{variant}-s{seed}"
-
-
 def run_row(metrics: dict) -> dict:
-    """One run's figures: student on validation and test, the references, the paired student-teacher test."""
+    """One run's figures: student on validation and, if it was scored, test; the references; the paired test."""
     models, validation = metrics["models"], metrics.get("validation") or {"models": {}}
     versus_teacher = metrics.get("comparisons", {}).get("student - teacher", {})
+    tested = metrics.get("test_scored", True)
     return {"val_acc": validation["models"].get("student", {}).get("accuracy"),
             "val_teacher_acc": validation["models"].get("teacher", {}).get("accuracy"),
-            "test_acc": models["student"]["accuracy"], "test_f1": models["student"]["f1"],
-            "teacher_test_acc": models["teacher"]["accuracy"],
+            "test_acc": models["student"]["accuracy"] if tested else None,
+            "test_f1": models["student"]["f1"] if tested else None,
+            "teacher_test_acc": models["teacher"]["accuracy"] if tested else None,
             "gold_test_acc": models.get("gold_supervised", {}).get("accuracy"),
             "student_minus_teacher": versus_teacher.get("difference"),
-            "mcnemar_p": versus_teacher.get("mcnemar_p"), "n_val": validation.get("n"), "n_test": metrics["n_test"]}
+            "mcnemar_p": versus_teacher.get("mcnemar_p"), "n_val": validation.get("n"),
+            "n_test": metrics["n_test"] if tested else None,
+            "precision": (metrics.get("precision") or {}).get("student", {}).get("precision")}
 
 
-def collect(runs: dict[tuple[str, int], Path]) -> pd.DataFrame:
-    """One row per (variant, seed) run that has metrics."""
-    rows = [{"variant": variant, "seed": seed, **run_row(read_json(results / "metrics.json"))}
-            for (variant, seed), results in runs.items() if (results / "metrics.json").exists()]
+IGNORED = ("score_test",)  # a run scored on test as well still is the variant's run
+
+
+def run_status(results: Path, expected: dict) -> str:
+    """'ok' if the run finished every notebook with exactly the `expected` parameters (bar IGNORED), else why not:
+    'not run', 'failed in <notebook>', 'unfinished' or 'other parameters' (a stale run of an older definition)."""
+    record_file = results / "run.json"
+    if not record_file.exists():
+        return "not run"
+    record = read_json(record_file)
+    drop = lambda params: {k: v for k, v in params.items() if k not in IGNORED}
+    if drop(record.get("parameters", {})) != drop(expected):
+        return "other parameters"
+    steps = {step["notebook"]: step.get("status") for step in record.get("steps", [])}
+    failed = [name for name, status in steps.items() if status == "failed"]
+    if failed:
+        return f"failed in {failed[0]}"
+    if any(steps.get(nb.stem) != "ok" for nb in notebooks()) or not (results / "metrics.json").exists():
+        return "unfinished"
+    return "ok"
+
+
+def collect(runs: dict[tuple[str, int], tuple[Path, dict]]) -> pd.DataFrame:
+    """One row per (variant, seed): its status, and its figures if it finished with the variant's parameters."""
+    rows = []
+    for (variant, seed), (results, expected) in runs.items():
+        status = run_status(results, expected)
+        figures = run_row(read_json(results / "metrics.json")) if status == "ok" else {}
+        rows.append({"variant": variant, "seed": seed, "status": status, **figures})
     return pd.DataFrame(rows)
 
 
 def shared_seeds(per_run: pd.DataFrame) -> list[int]:
-    """The seeds on which every variant has a validation accuracy."""
-    scored = per_run.dropna(subset=["val_acc"])
+    """The seeds on which every variant that ran has a validation accuracy."""
+    scored = per_run.dropna(subset=["val_acc"]) if "val_acc" in per_run else per_run.iloc[:0]
     sets = [set(group["seed"]) for _, group in scored.groupby("variant")]
     return sorted(set.intersection(*sets)) if sets else []
 
 
+FIGURES = ("val_acc", "test_acc", "teacher_test_acc", "gold_test_acc", "student_minus_teacher", "n_val", "n_test")
+
+
 def summarise(per_run: pd.DataFrame, changes: dict[str, dict]) -> pd.DataFrame:
-    """Per variant: mean, standard deviation and range over seeds; ranked by validation on the shared seeds (paired);
-    the winner marked."""
+    """Per variant: mean, standard deviation and range over the seeds that finished; ranked by validation on the
+    shared seeds (paired); the winner marked. Every variant is listed, with what became of each of its runs."""
+    per_run = per_run.assign(**{c: per_run[c] if c in per_run else None for c in FIGURES})
     paired = shared_seeds(per_run)
     rows = []
-    for variant, group in per_run.groupby("variant", sort=False):
-        row = {"variant": variant, "changes": ", ".join(f"{k}={v}" for k, v in changes.get(variant, {}).items()) or "-",
-               "seeds": len(group), "shared_seeds": " ".join(map(str, paired)) or "-"}
-        for column in ("val_acc", "test_acc", "teacher_test_acc", "gold_test_acc", "student_minus_teacher"):
-            values = group[column].dropna()
+    for variant in changes:
+        group = per_run[per_run["variant"] == variant]
+        done = group[group["status"] == "ok"]
+        row = {"variant": variant, "changes": ", ".join(f"{k}={v}" for k, v in changes[variant].items()) or "-",
+               "seeds": len(done), "shared_seeds": " ".join(map(str, paired)) or "-",
+               "runs": "; ".join(f"s{seed}: {status}" for seed, status in zip(group["seed"], group["status"])) or "not run"}
+        for column in FIGURES[:5]:
+            values = pd.to_numeric(done[column], errors="coerce").dropna()
             row[f"{column}_mean"] = values.mean() if len(values) else None
             row[f"{column}_std"] = values.std(ddof=1) if len(values) > 1 else None
             row[f"{column}_min"], row[f"{column}_max"] = (values.min(), values.max()) if len(values) else (None, None)
-        on_shared = group.loc[group["seed"].isin(paired), "val_acc"].dropna()
+        on_shared = pd.to_numeric(done.loc[done["seed"].isin(paired), "val_acc"], errors="coerce").dropna()
         row["val_acc_shared"] = on_shared.mean() if len(on_shared) else None
-        row["n_val"], row["n_test"] = group["n_val"].iloc[0], group["n_test"].iloc[0]
+        row["n_val"] = done["n_val"].iloc[0] if len(done) else None
+        tested = done["n_test"].dropna()
+        row["n_test"] = tested.iloc[0] if len(tested) else None
         rows.append(row)
     table = pd.DataFrame(rows).sort_values(["val_acc_shared", "val_acc_mean"], ascending=False, na_position="last",
                                            kind="stable")
     table["chosen"] = ["yes" if i == 0 and pd.notna(v) else "" for i, v in enumerate(table["val_acc_shared"])]
     return table.reset_index(drop=True)
-
-
-def spread(mean, std, low, high) -> str:
-    """'0.781 ± 0.004 (0.776-0.785)', or the single value for one seed."""
-    if mean is None or pd.isna(mean):
-        return "-"
-    if std is None or pd.isna(std):
-        return f"{mean:.3f}"
-    return f"{mean:.3f} ± {std:.3f} ({low:.3f}-{high:.3f})"
-
-
-def display_table(table: pd.DataFrame) -> pd.DataFrame:
-    """The summary for reading: mean ± sd (min-max) per figure; the winner on validation marked."""
-    if "val_acc_shared" not in table:  # a sweep.csv written before the paired choice
-        table = table.assign(val_acc_shared=table["val_acc_mean"], shared_seeds="all")
-    return pd.DataFrame({
-        "variant": table["variant"], "changes": table["changes"], "seeds": table["seeds"],
-        f"**validation** acc., seed(s) {table['shared_seeds'].iloc[0]} (chooses)": [
-            "-" if pd.isna(v) else f"{v:.3f}" for v in table["val_acc_shared"]],
-        "validation acc., all its seeds": [spread(*r) for r in table[[f"val_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
-        "test acc.": [spread(*r) for r in table[[f"test_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
-        "student − teacher (test)": [spread(*r) for r in table[[f"student_minus_teacher_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
-        "teacher test acc.": [spread(*r) for r in table[[f"teacher_test_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
-        "n val / test": [f"{int(v):,} / {int(t):,}" for v, t in zip(table["n_val"].fillna(0), table["n_test"])],
-        "chosen": table["chosen"]})
 
 
 def markdown(table: pd.DataFrame) -> str:
@@ -117,34 +130,38 @@ def markdown(table: pd.DataFrame) -> str:
 
 
 def sweep(profile: str, variants_file: str | None, name: str, overrides: dict, seeds: list[int] | None = None,
-          only: list[str] | None = None, run_nothing: bool = False) -> Path:
-    """Run each variant (or `only` those) for each seed as run `<name>-<variant>-s<seed>`, then tabulate every
-    variant's finished runs for those seeds in `results/<name>/sweep.{csv,md,json}`, ranked on validation."""
+          only: list[str] | None = None, run_nothing: bool = False, final: bool = False) -> Path:
+    """Run each variant (or `only` those) for each seed as run `<name>-<variant>-s<seed>`, scored on validation
+    only, then tabulate every variant in `results/<name>/sweep.{csv,md,json}`, ranked on validation. With `final`,
+    run instead the chosen variant's seeds scored on test as well."""
     common, variants = load_variants(variants_file)
     unknown = sorted(set(only or []) - set(variants))
     if unknown:
         raise ConfigError(f"--only {', '.join(unknown)}: not in {variants_file or 'the sweep'}; choose from {', '.join(variants)}")
     seeds = seeds or [resolve_parameters(profile, {**common, **overrides}).get("seed", 42)]
     workdir = overrides.get("workdir", common.get("workdir", "."))
-    runs = {}
-    for variant, changes in variants.items():
-        for seed in seeds:
-            params = {**common, **changes, **overrides, "seed": seed, "run_name": run_name(name, variant, seed)}
-            runs[variant, seed] = RunPaths.of(workdir, params["run_name"]).results
-            if run_nothing or (only and variant not in only):
-                continue
-            print(f"=== variant {variant}, seed {seed}: {changes}", flush=True)
-            if completed(resolve_parameters(profile, params)):
-                print(f"{params['run_name']} already done with these parameters: kept", flush=True)
-                continue
-            try:
-                run(profile, params)
-            except UserError as err:
-                print(f"{params['run_name']} failed: {err}", file=sys.stderr)
+    runs = {(variant, seed): _planned(profile, name, variant, seed, {**common, **changes, **overrides}, workdir)
+            for variant, changes in variants.items() for seed in seeds}
+    if final:
+        chosen = chosen_variant(summarise(collect(runs), variants))
+        print(f"final: variant {chosen!r}, chosen on validation, scored on test for seeds {seeds}", flush=True)
+        only = [chosen]
+    for (variant, seed), (results, params) in runs.items():
+        if run_nothing or (only and variant not in only):
+            continue
+        print(f"=== variant {variant}, seed {seed}: {variants[variant]}", flush=True)
+        if run_status(results, params) == "ok" and (not final or read_json(results / "metrics.json").get("test_scored", True)):
+            print(f"{params['run_name']} already done with these parameters: kept", flush=True)
+            continue
+        try:
+            run(profile, {**params, "score_test": final})
+        except UserError as err:
+            print(f"{params['run_name']} failed: {err}", file=sys.stderr)
     per_run = collect(runs)
-    if per_run.empty:
-        raise UserError("no run of this sweep finished: nothing to tabulate")
     table = summarise(per_run, variants)
+    if not (per_run["status"] == "ok").any():
+        raise UserError(f"no run of sweep {name!r} finished with its variant's parameters: nothing to tabulate "
+                        f"({'; '.join(f'{v} s{s}: {st}' for v, s, st in per_run[['variant', 'seed', 'status']].to_numpy())})")
     out = RunPaths.of(workdir, name).results
     out.mkdir(parents=True, exist_ok=True)
     with atomic_path(out / "sweep_runs.csv") as tmp:
@@ -153,11 +170,28 @@ def sweep(profile: str, variants_file: str | None, name: str, overrides: dict, s
         table.to_csv(tmp, index=False)
     text = markdown(table)
     with atomic_path(out / "sweep.md") as tmp:
-        tmp.write_text(f"Ranked by {CHOSEN_BY}; test accuracy is shown, never used to choose.\n\n{text}\n")
+        tmp.write_text(f"Ranked by {CHOSEN_BY}; test accuracy is shown only for runs scored on test (`--final`), "
+                       f"never used to choose.\n\n{text}\n")
     write_json({"profile": profile, "variants_file": variants_file, "seeds": seeds, "chosen_by": CHOSEN_BY,
+                "variants": variants, "common": common, "overrides": overrides,
                 "summary": table.to_dict("records"), "runs": per_run.to_dict("records")}, out / "sweep.json")
     print(text)
     return out
+
+
+def _planned(profile: str, name: str, variant: str, seed: int, params: dict, workdir: str) -> tuple[Path, dict]:
+    """A run's results folder and its resolved parameters (as its run.json must record them)."""
+    params = {**params, "seed": seed, "run_name": run_name(name, variant, seed)}
+    return RunPaths.of(workdir, params["run_name"]).results, resolve_parameters(profile, params)
+
+
+def chosen_variant(table: pd.DataFrame) -> str:
+    """The variant marked chosen, or a one-line error if no variant has a validation accuracy on a shared seed."""
+    chosen = table.loc[table["chosen"] == "yes", "variant"]
+    if chosen.empty:
+        raise UserError("the sweep has chosen no variant yet (no seed has a finished run of every variant): "
+                        "run the variants first, without --final")
+    return str(chosen.iloc[0])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,12 +204,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", nargs="+", type=int, help="run each variant with each seed (default: the profile's)")
     parser.add_argument("--only", nargs="+", help="run only these variants (the table still shows the others' runs)")
     parser.add_argument("--no-run", action="store_true", help="only tabulate the runs that already finished")
+    parser.add_argument("--final", action="store_true",
+                        help="score the chosen variant's seeds on test (variants are scored on validation only)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a parameter in every run")
     args = parser.parse_args(argv)
     try:
         out = sweep(args.profile, args.variants, args.name or Path(args.profile).stem, parse_overrides(args.overrides),
-                    args.seeds, args.only, args.no_run)
+                    args.seeds, args.only, args.no_run, args.final)
         print(f"done: {out}")
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

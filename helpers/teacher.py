@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError
-from .inference import precision, predict_proba
+from .inference import at_precision, check_precision, predict_proba
 from .models import from_pretrained, model_identity, model_source, pick_device
 from .paths import atomic_path, write_json
 from .progress import progress
@@ -88,6 +88,7 @@ class VaderTeacher:
     def __init__(self, workers: int = 0):
         self.workers = workers if workers > 0 else available_cores()
         self._pool = None
+        self.precision = "n/a"  # pure Python, no tensors
         self.fingerprint = {"teacher": "vader", "vaderSentiment": version("vaderSentiment"),
                             "threshold": VADER_THRESHOLD, "sharpness": VADER_SHARPNESS}
 
@@ -123,24 +124,37 @@ class HFTeacher:
     """
 
     def __init__(self, name: str, max_length: int = 512, batch_size: int = 0, device: str = "auto",
-                 truncation: str = "head", head_tokens: int = 128):
+                 truncation: str = "head", head_tokens: int = 128, precision: str = "fp32"):
         from transformers import AutoConfig, AutoTokenizer
 
         self.name, self.device = name, pick_device(device)
+        check_precision(precision, self.device)
         self.columns = class_index(from_pretrained(AutoConfig, name, "teacher").id2label)
         self.tokenizer = from_pretrained(AutoTokenizer, name, "teacher")
         model_limit = getattr(self.tokenizer, "model_max_length", max_length) or max_length
         self.max_length = min(max_length, model_limit)
         self.batch_size, self.truncation, self.head_tokens = batch_size, truncation, head_tokens
-        self._model = None
-        self.fingerprint = {"teacher": name, "source": model_source(name), "identity": model_identity(name),
-                            "max_length": self.max_length,
-                            "precision": precision(self.device),  # bf16 on GPU differs in the last digits
-                            "truncation": truncation, **({"head_tokens": head_tokens} if truncation == "head_tail" else {})}
+        self.requested_precision = precision
+        self.precision = precision  # `auto` is settled by precision.settle_teacher before any annotation
+        self._model = self._runnable = None
+        self._identity = model_identity(name)
+
+    def identity_key(self) -> dict:
+        """What tells this teacher apart, apart from its precision."""
+        return {"teacher": self.name, "source": model_source(self.name), "identity": self._identity,
+                "max_length": self.max_length, "truncation": self.truncation,
+                **({"head_tokens": self.head_tokens} if self.truncation == "head_tail" else {})}
+
+    @property
+    def fingerprint(self) -> dict:
+        """The annotation cache's key: identity and settings, and the precision (bf16 differs in the last digits)."""
+        if self.precision == "auto":
+            raise ConfigError("the teacher's precision is still 'auto': settle it (precision.settle_teacher) first")
+        return {**self.identity_key(), "precision": self.precision}
 
     @property
     def model(self):
-        """The classifier, loaded on first use."""
+        """The classifier at full precision, loaded on first use."""
         if self._model is None:
             from transformers import AutoModelForSequenceClassification
 
@@ -149,25 +163,27 @@ class HFTeacher:
 
     def predict(self, texts: Sequence[str], progress: tqdm | None = None) -> np.ndarray:
         """Class probabilities (negative, neutral, positive) per text; 0 for a class the model lacks."""
-        raw = predict_proba(self.model, self.tokenizer, texts, self.max_length, self.batch_size, progress,
-                            self.truncation, self.head_tokens)
+        if self._runnable is None:
+            self._runnable = at_precision(self.model, self.fingerprint["precision"])
+        raw = predict_proba(self._runnable, self.tokenizer, texts, self.max_length, self.batch_size, progress,
+                            self.truncation, self.head_tokens, precision=self.precision)
         probs = np.zeros((len(texts), len(CLASSES)), dtype=np.float32)
         probs[:, self.columns] = raw
         return probs
 
 
 def load_teacher(name: str, max_length: int = 512, batch_size: int = 0, device: str = "auto",
-                 truncation: str = "head", head_tokens: int = 128, workers: int = 0):
+                 truncation: str = "head", head_tokens: int = 128, workers: int = 0, precision: str = "fp32"):
     """`vader` (which always reads the whole review), or a Hugging Face model id / local folder / `pkg:<module>`.
 
     `truncation`: `head`, `head_tail` or `chunks` (mean over windows covering the whole review). `workers`:
-    VADER's processes (0: every available core).
+    VADER's processes (0: every available core). `precision`: see `inference.PRECISIONS` (VADER has none).
     """
     if truncation not in ("head", "head_tail", "chunks"):
         raise ConfigError(f"teacher truncation {truncation!r} is not one of head, head_tail, chunks")
     if name.lower() == "vader":
         return VaderTeacher(workers)
-    return HFTeacher(name, max_length, batch_size, device, truncation, head_tokens)
+    return HFTeacher(name, max_length, batch_size, device, truncation, head_tokens, precision)
 
 
 def content_key(obj) -> str:

@@ -17,7 +17,7 @@ from .distill import training_targets
 from .distributed import rank_and_world
 from .errors import ConfigError, UserError
 from .paths import RunPaths, read_json, write_json
-from .student import TrainConfig, gold_rows, predict_student, save_student, train_student
+from .student import SavedStudent, TrainConfig, gold_rows, save_student, train_student
 from .teacher import PROB_COLUMNS
 
 TARGET_PARAMETERS = ("class_prior", "min_confidence", "keep_top_fraction", "balance")
@@ -44,7 +44,9 @@ def distil(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFram
     folder = paths.checkpoints if round_ == 0 else paths.models / f"checkpoints_self_train_{round_}"
     trainer = train_student(p["student"], rows, validation, folder, config)
     provenance = {"student": p["student"], "teacher": read_json(paths.data / "teacher.json"), "n_pool": len(pool),
-                  "n_training_rows": len(rows), "self_train_round": round_, "world_size": rank_and_world()[1], **targets}
+                  "n_training_rows": len(rows), "self_train_round": round_, "world_size": rank_and_world()[1],
+                  "train_precision_used": trainer.train_precision, "batch_size_used": trainer.batch_size_used,
+                  **targets}
     save_student(trainer, paths.student, config, provenance)
     write_json(trainer.state.log_history, paths.results / ("train_history.json" if round_ == 0
                                                            else f"train_history_self_train_{round_}.json"))
@@ -62,8 +64,10 @@ def relabelled(pool: pd.DataFrame, student_probs: np.ndarray, teacher_weight: fl
 
 def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame, round_: int):
     """One self-training round: the current student relabels the pool; a fresh student learns from that."""
-    student_probs = predict_student(paths.student, pool["text"], p.get("eval_batch_size", 0), p["device"],
-                                    f"self-training {round_}: relabel pool")
+    student = SavedStudent(paths.student, p["device"], p.get("eval_batch_size", 0))
+    verdict = student.settle(p.get("precision", "fp32"), validation if len(validation) else None)
+    print(f"self-training {round_}: the student relabels the pool at {verdict['how']}")
+    student_probs = student.predict(pool["text"], f"self-training {round_}: relabel pool")
     return distil(paths, p, relabelled(pool, student_probs, p["self_train_teacher_weight"]), validation, round_)
 
 
@@ -73,7 +77,9 @@ def gold_ceiling(paths: RunPaths, p: dict, train: pd.DataFrame, validation: pd.D
     reviews = train.iloc[:p["n_gold"]] if p["n_gold"] else train
     trainer = train_student(p["student"], gold_rows(reviews), validation, paths.gold_checkpoints, gold_config)
     save_student(trainer, paths.gold_student, gold_config, {"student": p["student"], "teacher": "none (true labels)",
-                                                           "n_pool": len(reviews)})
+                                                           "n_pool": len(reviews),
+                                                           "train_precision_used": trainer.train_precision,
+                                                           "batch_size_used": trainer.batch_size_used})
     write_json(trainer.state.log_history, paths.results / "train_history_gold.json")
     return trainer
 

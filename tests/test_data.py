@@ -152,3 +152,38 @@ def test_reviews_round_trip_keeps_text_like_na(tmp_path):
     frame = pd.DataFrame({"review_id": ["1", "2"], "text": ["NA", "null"], "label": [0, 1]})
     write_csv(frame, tmp_path / "r.csv")
     assert read_reviews(tmp_path / "r.csv")["text"].tolist() == ["NA", "null"]
+
+
+def test_validation_and_pool_drop_every_text_of_an_eval_set(tmp_path, mini_imdb):
+    train = pd.read_csv(mini_imdb / "train.csv")
+    eval_texts = train["text"].head(30).tolist()  # an extra set built from train reviews
+    samples, report = draw_samples(n_train=0, n_val=12, n_test=20, n_unlabeled=-1, seed=3, data_dir=str(mini_imdb),
+                                   exclude=eval_texts)
+    for split in ("validation", "train", "unsupervised"):
+        assert not set(samples[split]["text"]) & set(eval_texts), split
+    assert report.loc["validation", "dropped (text in an eval set)"] == 30
+    assert report.loc["train", "dropped (text in an eval set)"] == 30 - 0  # still in the train split, never drawn
+    assert len(samples["train"]) == len(train) - 30 - 12
+
+
+@pytest.mark.parametrize("name, content, problem", [
+    ("train.csv", b"", r"train\.csv is empty \(0 bytes\)"),
+    ("train.parquet", b"PAR1 not really parquet", r"train\.parquet cannot be read as Parquet"),
+    ("train.csv", b'text,label\n"unclosed,1\n', r"train\.csv cannot be read as CSV"),
+])
+def test_unreadable_data_files_are_one_line_errors_naming_the_file(tmp_path, name, content, problem):
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(DataError, match=problem):
+        load_split("train", str(tmp_path))
+    (tmp_path / "eval.csv").write_bytes(b"")
+    with pytest.raises(DataError, match=r"eval\.csv is empty"):
+        load_eval_sets(str(tmp_path / "eval.csv"))
+
+
+def test_the_test_sample_is_described_as_drawn():
+    from helpers.data import test_sample_phrase
+
+    whole = {"drawn": [{"sample": "test", "unique reviews": 60, "drawn": 60}]}
+    part = {"drawn": [{"sample": "test", "unique reviews": 60, "drawn": 40}]}
+    assert test_sample_phrase(whole).startswith("the whole test split") and "stratified" not in test_sample_phrase(whole)
+    assert "stratified by label" in test_sample_phrase(part)

