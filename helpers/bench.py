@@ -270,12 +270,12 @@ def newest_student(workdir: Path) -> Path:
 def validation_reviews(student: Path, config: BenchConfig):
     """Labelled reviews the student never trained on: its run's validation sample (beside its models/ folder),
     else a stratified sample of the test split."""
-    import pandas as pd
+    from .data import read_reviews
 
     run = student.parent.name
     held_out = student.parents[2] / "data" / run / "validation_reviews.csv"
     if held_out.exists():
-        frame, source = pd.read_csv(held_out), str(held_out)
+        frame, source = read_reviews(held_out), str(held_out)
     else:
         frame, source = load_split("test", config.data_dir), f"{config.data_dir} (test split)"
     frame = stratified_sample(frame, min(config.scoring_reviews, len(frame)), config.seed)
@@ -370,8 +370,7 @@ def figure(report: dict, path: Path) -> None:
 
 def cpu_description() -> dict:
     """The CPU's model name, usable cores, and the reduced precisions it computes natively (from its flags)."""
-    from .inference import native_precisions
-    from .run import cpu_model
+    from .inference import cpu_model, native_precisions
     from .teacher import available_cores
 
     return {"model": cpu_model(), "cores": available_cores(), "native_precisions": native_precisions(torch.device("cpu"))}

@@ -62,13 +62,25 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16", "int8")
 CPU_FLAGS = {"bf16": ("avx512_bf16", "amx_bf16"), "int8": ("avx512_vnni", "avx_vnni", "amx_int8")}
 
 
+def cpuinfo_lines() -> list[str]:
+    """The lines of /proc/cpuinfo; none where that file is missing (not Linux)."""
+    try:
+        return Path("/proc/cpuinfo").read_text().splitlines()
+    except OSError:
+        return []
+
+
 def cpu_flags() -> set[str]:
     """The CPU's feature flags as the kernel reports them (/proc/cpuinfo); empty where that file is missing."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return set()
-    return {flag for line in text.splitlines() if line.startswith(("flags", "Features")) for flag in line.split()[2:]}
+    return {flag for line in cpuinfo_lines() if line.startswith(("flags", "Features")) for flag in line.split()[2:]}
+
+
+def cpu_model() -> str:
+    """The CPU's model name (Linux), or what platform knows."""
+    import platform
+
+    return next((line.split(":", 1)[1].strip() for line in cpuinfo_lines() if line.startswith("model name")),
+                platform.processor() or platform.machine())
 
 
 def native_precisions(device: torch.device) -> list[str]:
@@ -172,7 +184,7 @@ def predict_ids(model, tokenizer, ids: list[list[int]], batch_size: int = 0, pro
     the results are gathered and put back in input order. On GPU out-of-memory the token budget halves and the
     batch is retried.
     """
-    device = next(model.parameters()).device if any(True for _ in model.parameters()) else torch.device("cpu")
+    device = next(model.parameters()).device
     max_tokens = max_tokens or token_budget(device)
     lengths = np.array([len(x) for x in ids])
     outputs, done = [], []

@@ -16,7 +16,7 @@ import numpy as np
 import torch
 
 from .errors import ConfigError
-from .inference import at_precision, check_precision, encode, native_precisions, predict_ids
+from .inference import CPU_FLAGS, at_precision, check_precision, cpu_flags, encode, native_precisions, predict_ids
 from .metrics import binary_positive_probability, to_binary
 
 MIN_AGREEMENT = 0.995  # share of reviews whose headline label is the same as at fp32
@@ -146,6 +146,4 @@ def device_name(device: torch.device) -> str:
     """The device's model name: the GPU's, or the CPU's with its reduced-precision flags."""
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
-    from .inference import cpu_flags
-
-    return f"cpu {sorted(cpu_flags() & {'avx512_bf16', 'amx_bf16', 'avx512_vnni', 'avx_vnni', 'amx_int8'})}"
+    return f"cpu {sorted(cpu_flags() & set().union(*CPU_FLAGS.values()))}"

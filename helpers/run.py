@@ -19,7 +19,7 @@ from jupyter_client.manager import AsyncKernelManager
 
 from .errors import ConfigError, UserError
 from .distributed import is_main
-from .inference import native_precisions
+from .inference import cpu_model, native_precisions
 from .models import go_offline_if_hub_unreachable
 from .paths import PROJECT_ROOT, RunPaths, read_json, resolve, write_json
 from .progress import PROGRESS_FILE, QUIET_ENVIRONMENT, ProgressRelay
@@ -199,15 +199,6 @@ def environment() -> dict:
         "native_precisions": {"cpu": native_precisions(torch.device("cpu")),
                               **({"cuda": native_precisions(torch.device("cuda", 0))} if torch.cuda.is_available() else {})},
     }
-
-
-def cpu_model() -> str:
-    """The CPU's model name (Linux), or what platform knows."""
-    try:
-        return next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                    if line.startswith("model name"))
-    except (OSError, StopIteration):
-        return platform.processor() or platform.machine()
 
 
 def run(profile: str, overrides: dict | None = None, steps: list[str] | None = None) -> Path:
