@@ -37,6 +37,7 @@ from .inference import encode, predict_ids, predict_proba
 from .models import model_source, pick_device
 from .paths import PROJECT_ROOT, RunPaths, read_json, write_json
 from .teacher import HFTeacher, annotate
+from .timing import compare, timed
 
 GOALS = {"annotation": 2.0, "training_step": 0.9, "student_vs_teacher": 1.8, "cache_warm_vs_cold": 50.0,
          "vader_workers": 1.6, "cpu_scoring": 1.8, "cpu_training": 1.4}
@@ -69,12 +70,12 @@ class BenchConfig:
     device: str = "cpu"
     seed: int = 0
     student: str = ""  # a trained student folder for cpu_scoring; "": the newest models/*/distilled_sentiment
-    scoring_reviews: int = 1000  # labelled validation reviews the precisions are compared on
-    scoring_repeats: int = 2  # timed passes per precision (after a short warm-up), alternating
+    scoring_reviews: int = 1500  # labelled validation reviews the precisions are compared on (as `auto` needs)
+    scoring_repeats: int = 3  # timed passes per precision (after a short warm-up), alternating
 
 
 QUICK = dict(reviews=24, train_steps=2, size_reviews=16, vader_reviews=200, annotate_max_length=256,
-             scoring_reviews=48, scoring_repeats=1)
+             scoring_reviews=16, scoring_repeats=2)
 GPU_PIPELINE_BATCHES = (16, 32, 64, 128, 256)
 
 
@@ -86,31 +87,6 @@ def sample_texts(config: BenchConfig, n: int) -> tuple[list[str], str]:
         frame, source = load_split("test", "tests/data/mini_imdb"), "tests/data/mini_imdb"
     frame = stratified_sample(frame, min(n, len(frame)), config.seed)
     return frame["text"].tolist(), source
-
-
-def timed(fn) -> tuple[float, object]:
-    """Wall seconds of one call, synchronising the GPU, and its result."""
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    start = time.perf_counter()
-    result = fn()
-    if torch.cuda.is_available():
-        torch.cuda.synchronize()
-    return time.perf_counter() - start, result
-
-
-def compare(ways: dict, repeats: int, warm_up: bool = True) -> dict:
-    """Each way warmed up once (unless the caller did), then run `repeats` times in alternating order; seconds per
-    way and result."""
-    results = {name: way() for name, way in ways.items()} if warm_up else {}  # warm-up: kernels, caches, clocks
-    seconds = {name: [] for name in ways}
-    names = list(ways)
-    for repeat in range(repeats):
-        for name in (names if repeat % 2 == 0 else names[::-1]):
-            elapsed, results[name] = timed(ways[name])
-            seconds[name].append(elapsed)
-    return {name: {"median_s": float(np.median(s)), "min_s": float(min(s)), "max_s": float(max(s)), "runs_s": s}
-            for name, s in seconds.items()}, results
 
 
 def three_class_model(config: BenchConfig, folder: Path) -> Path:
@@ -268,8 +244,8 @@ def newest_student(workdir: Path) -> Path:
 
 
 def validation_reviews(student: Path, config: BenchConfig):
-    """Labelled reviews the student never trained on: its run's validation sample (beside its models/ folder),
-    else a stratified sample of the test split."""
+    """`config.scoring_reviews` labelled reviews the student never trained on: its run's validation sample (beside
+    its models/ folder), else a stratified sample of the test split; a one-line error if there are fewer."""
     from .data import read_reviews
 
     run = student.parent.name
@@ -278,19 +254,23 @@ def validation_reviews(student: Path, config: BenchConfig):
         frame, source = read_reviews(held_out), str(held_out)
     else:
         frame, source = load_split("test", config.data_dir), f"{config.data_dir} (test split)"
-    frame = stratified_sample(frame, min(config.scoring_reviews, len(frame)), config.seed)
+    if len(frame) < config.scoring_reviews:
+        raise UserError(f"cpu_scoring compares precisions on {config.scoring_reviews:,} labelled reviews, but "
+                        f"{source} has {len(frame):,}: give --student a student of a full-size run")
+    frame = stratified_sample(frame, config.scoring_reviews, config.seed)
     return frame["text"].tolist(), frame["label"].to_numpy(), source
 
 
 def bench_cpu_scoring(config: BenchConfig, workdir: Path) -> dict:
     """A trained student on labelled validation reviews at fp32 and at every precision the CPU computes natively:
-    time, label agreement with fp32, accuracy, largest change in p(positive); the default (auto) path is the fastest
-    that passes the accuracy guard, and `ratio` is its speed-up over fp32."""
+    time (the precision check's protocol), label agreement with fp32, accuracy, largest change in p(positive); the
+    default is what `precision: auto` decides on this evidence (`precision.decide`), `ratio` its speed-up."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     from .inference import at_precision, native_precisions
     from .metrics import to_binary
-    from .precision import fastest_passing, judge
+    from .precision import MIN_SPEEDUP, decide, judge
+    from .timing import clearly_faster
 
     folder = Path(config.student) if config.student else newest_student(workdir)
     settings = read_json(folder / "training.json")
@@ -307,8 +287,9 @@ def bench_cpu_scoring(config: BenchConfig, workdir: Path) -> dict:
     per = {"fp32": {"seconds": timings["fp32"]["median_s"], "accuracy": float(np.mean(to_binary(results["fp32"]) == gold))}}
     for name in native:
         per[name] = {"seconds": timings[name]["median_s"], "speedup": timings["fp32"]["median_s"] / timings[name]["median_s"],
+                     "clearly_faster": clearly_faster(timings[name], timings["fp32"], MIN_SPEEDUP),
                      **judge(results["fp32"], results[name], gold)}
-    default = fastest_passing(per, len(texts))  # what `precision: auto` would take on this evidence
+    default = decide(per)
     chosen = per[default]
     return {"student": str(folder), "reviews": len(texts), "source": source, "native": native,
             "not_native": [n for n in ("bf16", "int8") if n not in native], "precisions": per, "timings": timings,

@@ -6,21 +6,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import MAPPINGS, compare_models, majority_probs, score
+from .metrics import MAPPINGS, collapse_notes, compare_models, majority_probs, score
 from .paths import RunPaths
+from .precision import MIN_CHECK_REVIEWS
 from .student import SavedStudent
 from .teacher import PROB_COLUMNS
 
 
 def load_students(paths: RunPaths, gold_ceiling: bool, precision: str, check: pd.DataFrame | None,
-                  batch_size: int = 0, device: str = "auto") -> dict[str, SavedStudent]:
-    """The run's saved student (and gold ceiling), each settled at one precision for every set it scores:
-    `precision`, or for `auto` the verdict of a check against fp32 on `check`'s labelled reviews (validation)."""
-    folders = {"student": paths.student, **({"gold_supervised": paths.gold_student} if gold_ceiling else {})}
-    students = {name: SavedStudent(folder, device, batch_size) for name, folder in folders.items()}
-    for name, student in students.items():
-        verdict = student.settle(precision, check)
-        print(f"{name} scores at {verdict['how']}")
+                  batch_size: int = 0, device: str = "auto", min_check_reviews: int = MIN_CHECK_REVIEWS,
+                  ) -> dict[str, SavedStudent]:
+    """The run's saved student (and gold ceiling), settled at one precision for every set they score: `precision`,
+    or for `auto` the verdict of a check against fp32 on `check`'s labelled reviews (validation), remembered for
+    these weights on this device. The ceiling scores at the student's precision, so that their paired comparison
+    compares models, not precisions."""
+    students = {"student": SavedStudent(paths.student, device, batch_size)}
+    verdict = students["student"].settle(precision, check, paths.cache, min_check_reviews)
+    print(f"student scores at {verdict['how']}" + (" [verdict recorded earlier for these weights on this device]"
+                                                   if verdict.get("reused") else ""))
+    if gold_ceiling:
+        students["gold_supervised"] = SavedStudent(paths.gold_student, device, batch_size)
+        students["gold_supervised"].use({**verdict, "how": f"{verdict['precision']}, as the student (one precision "
+                                                          "for their paired comparison)"})
+        print(f"gold ceiling scores at {students['gold_supervised'].verdict['how']}")
     return students
 
 
@@ -34,6 +42,29 @@ def model_probs(students: dict[str, SavedStudent], frame: pd.DataFrame, train_la
     return probs
 
 
+def score_run(students: dict[str, SavedStudent], test: pd.DataFrame | None, validation: pd.DataFrame,
+              others: dict[str, pd.DataFrame], train_labels: np.ndarray, run_name: str, teacher_precision: str,
+              test_sample: str) -> tuple[dict, dict[str, np.ndarray]]:
+    """Every model on test (None: not scored), validation and the extra sets: metrics.json's content, and the
+    probabilities on the headline set (test, else validation)."""
+    probs_on = lambda frame, what: model_probs(students, frame, train_labels, what)
+    probs_val = probs_on(validation, "validation") if len(validation) else None
+    probs = probs_on(test, "test") if test is not None else probs_val
+    metrics = run_metrics(run_name, evaluate(test, probs) if test is not None else None,
+                          evaluate(validation, probs_val, by_length=test is None) if probs_val is not None else None,
+                          {name: evaluate(frame, probs_on(frame, name), by_length=False) for name, frame in others.items()},
+                          {"teacher": {"precision": teacher_precision}, **{n: s.verdict for n, s in students.items()}},
+                          test_sample, {n: s.weights for n, s in students.items()},
+                          {n: s.settings.get("train_precision_used") for n, s in students.items()})
+    return metrics, probs
+
+
+def predictions_frame(frame: pd.DataFrame, probs: dict[str, np.ndarray]) -> pd.DataFrame:
+    """`frame` with each model's class probabilities (the majority floor left out)."""
+    return frame.assign(**{f"{name}_{c}": p[:, i] for name, p in probs.items() if name != "majority"
+                           for i, c in enumerate(PROB_COLUMNS)})
+
+
 def evaluate(frame: pd.DataFrame, probs: dict[str, np.ndarray], by_length: bool = True) -> dict:
     """Each model's scores on `frame` against its true labels, and the paired comparisons."""
     gold = frame["label"].to_numpy()
@@ -44,15 +75,21 @@ def evaluate(frame: pd.DataFrame, probs: dict[str, np.ndarray], by_length: bool 
 
 
 def run_metrics(run_name: str, test: dict | None, validation: dict | None, other: dict[str, dict],
-                precision: dict | None = None, test_sample: str = "test reviews") -> dict:
+                precision: dict | None = None, test_sample: str = "test reviews", weights: dict | None = None,
+                training_precision: dict | None = None) -> dict:
     """metrics.json: the test scores at the top level (the headline) when the test split was scored, else empty
     (`test_scored` false); then validation, the extra sets, and the precision each model scored at.
-    `test_sample` says how the test reviews were drawn (`data.test_sample_phrase`)."""
+    `test_sample` says how the test reviews were drawn (`data.test_sample_phrase`); `weights` holds each saved
+    model's weights hash, so that a later scoring can show it scored the very models validated; `notes` says in
+    one line each where a model has collapsed to one class; `training_precision` what each student trained at."""
+    notes = [*collapse_notes("test", test), *collapse_notes("validation", validation),
+             *(note for name, scores in other.items() for note in collapse_notes(f"'{name}'", scores))]
     return {"run_name": run_name, "test_scored": test is not None, "n_test": test["n"] if test else 0,
             "test_sample": test_sample,
             "mapping": MAPPINGS["neutral_positive"], "second_mapping": MAPPINGS["pos_vs_neg"],
             "models": test["models"] if test else {}, "comparisons": test["comparisons"] if test else {},
-            "validation": validation, "other_data": other, "precision": precision or {}}
+            "validation": validation, "other_data": other, "precision": precision or {},
+            "weights": weights or {}, "training_precision": training_precision or {}, "notes": notes}
 
 
 def training_histories(paths: RunPaths) -> dict[str, list]:

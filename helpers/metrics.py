@@ -162,7 +162,26 @@ def headline(metrics: dict) -> tuple[str, int, dict, dict]:
     return "validation", validation["n"], validation["models"], validation.get("comparisons", {})
 
 
+COLLAPSED_SHARE = 0.95  # a model that gives one class to at least this share of a set has collapsed
+
+
+def collapse_notes(where: str, scores: dict | None) -> list[str]:
+    """One line per model (not the majority floor) that calls at least COLLAPSED_SHARE of `where`'s reviews by one
+    class: such a model is no classifier, whatever its accuracy on a balanced set says."""
+    notes = []
+    for name, m in ((scores or {}).get("models") or {}).items():
+        matrix = np.asarray(m["confusion_matrix"])
+        positive = matrix[:, 1].sum() / max(matrix.sum(), 1)
+        if name != "majority" and max(positive, 1 - positive) >= COLLAPSED_SHARE:
+            notes.append(f"{name} calls {max(positive, 1 - positive):.0%} of the {m['n']:,} {where} reviews "
+                         f"{'positive' if positive >= 0.5 else 'negative'}: it has collapsed to one class")
+    return notes
+
+
 def precision_line(metrics: dict) -> str:
-    """'student bf16, gold_supervised fp32': the precision each model scored at ('-' for older runs)."""
+    """'scoring: student bf16, gold_supervised bf16; training: student fp32, ...': the precision each model scored
+    at and each student trained at ('-' for older runs)."""
     used = {name: verdict.get("precision") for name, verdict in (metrics.get("precision") or {}).items()}
-    return ", ".join(f"{name} {value}" for name, value in used.items()) or "-"
+    line = ", ".join(f"{name} {value}" for name, value in used.items()) or "-"
+    trained = metrics.get("training_precision") or {}
+    return f"scoring: {line}; training: " + ", ".join(f"{n} {v}" for n, v in trained.items()) if trained else line

@@ -25,19 +25,23 @@ MODELS = {"majority": "majority class (floor)", "teacher": "teacher", "student":
 FIGURE = "results/readme/accuracy_by_seed.png"
 
 
-def runs_of(workdir: str, sweep: str | None, run: str | None) -> tuple[list[Path], str | None]:
-    """The results folders the section summarises, and the sweep's chosen variant."""
+def runs_of(workdir: str, sweep: str | None, run: str | None) -> tuple[list[Path], str | None, list[str]]:
+    """The results folders the section summarises, the sweep's chosen variant, and the chosen variant's runs left
+    out, each with why (`sweep.run_status`: failed, unfinished, other parameters; or not scored on test)."""
+    from .sweep import chosen_runs, recorded_sweep
+
     if run:
-        return [RunPaths.of(workdir, run).results], None
-    record = RunPaths.of(workdir, sweep).results / "sweep.json"
-    if not record.exists():
-        raise UserError(f"--sweep {sweep}: {record} does not exist: run that sweep first (python -m helpers.sweep)")
-    summary = read_json(record)
-    chosen = next((row["variant"] for row in summary["summary"] if row.get("chosen") == "yes"), None)
-    if chosen is None:
-        raise UserError(f"sweep {sweep!r} chose no variant: no seed has a validation accuracy for every variant")
-    return [RunPaths.of(workdir, f"{sweep}-{row['variant']}-s{row['seed']}").results
-            for row in summary["runs"] if row["variant"] == chosen], chosen
+        return [RunPaths.of(workdir, run).results], None, []
+    record, chosen = recorded_sweep(workdir, sweep)
+    kept, left_out = [], []
+    for seed, results, params, status in chosen_runs(record["profile"], sweep, record, chosen, workdir):
+        if status == "ok" and not read_json(results / "metrics.json").get("test_scored", True):
+            status = "validation only (score it on test: python -m helpers.sweep ... --final)"
+        (kept.append(results) if status == "ok" else left_out.append(f"{params['run_name']}: {status}"))
+    if not kept:
+        raise UserError(f"sweep {sweep!r}: no run of its chosen variant {chosen!r} is finished and scored on test "
+                        f"({'; '.join(left_out)})")
+    return kept, chosen, left_out
 
 
 def spread(values: list[float]) -> str:
@@ -104,8 +108,10 @@ def figure(results: list[Path], path: Path) -> Path:
     return path
 
 
-def section(results: list[Path], command: str, ablation: str | None = None, variant: str | None = None) -> str:
-    """The README's results section as Markdown; `ablation` is a sweep's `sweep.md`, shown as the choice."""
+def section(results: list[Path], command: str, ablation: str | None = None, variant: str | None = None,
+            left_out: list[str] | None = None) -> str:
+    """The README's results section as Markdown; `ablation` is a sweep's `sweep.md`, shown as the choice;
+    `left_out` the chosen variant's runs not tabulated, with why."""
     table, paired, facts = headline(results)
     p = facts["parameters"]
     steps = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in facts["steps_mean_s"].items())
@@ -129,6 +135,7 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         f"prior `{p.get('class_prior')}`, top {p.get('keep_top_fraction')} of each teacher class, balance "
         f"`{p.get('balance')}`, loss `{p.get('distill_loss')}`, {p.get('epochs')} epoch(s), max length "
         f"{p.get('max_length')} ({p.get('truncation')}), self-training rounds {p.get('self_train_rounds', 0)}.", "",
+        *([f"Left out of this table: {'; '.join(left_out)}.", ""] if left_out else []),
         f"Time per run here (mean over seeds): {facts['total_mean_s'] / 60:.1f} min in all: {steps}.", "",
         *([f"**What each technique buys.** Each variant is its own run. {ablation.strip()}", ""] if ablation else []),
         f"Regenerate this section: `{command}`.", "", END])
@@ -157,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workdir", default=".")
     args = parser.parse_args(argv)
     try:
-        results, variant = runs_of(args.workdir, args.sweep, args.run)
+        results, variant, left_out = runs_of(args.workdir, args.sweep, args.run)
         missing = [str(r) for r in results if not (r / "metrics.json").exists() or not (r / "run.json").exists()]
         if missing:
             raise UserError(f"no metrics.json or run.json in {', '.join(missing)}: finish those runs first")
@@ -165,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
         if untested:
             raise UserError(f"{', '.join(untested)} scored validation only: score the chosen variant on test first "
                             "(python -m helpers.sweep ... --final)")
+        for line in left_out:
+            print(f"left out: {line}", file=sys.stderr)
         ablation = None
         if args.ablation:
             table = RunPaths.of(args.workdir, args.ablation).results / "sweep.md"
@@ -175,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         readme = PROJECT_ROOT / "README.md"
         command = "python -m helpers.readme " + (f"--sweep {args.sweep}" if args.sweep else f"--run {args.run}")
         command += f" --ablation {args.ablation}" if args.ablation else ""
-        text = update_readme(readme.read_text(), section(results, command, ablation, variant))  # checked before writing
+        text = update_readme(readme.read_text(), section(results, command, ablation, variant, left_out))  # checked first
         figure(results, resolve(FIGURE))
         readme.write_text(text)
     except UserError as err:

@@ -65,6 +65,7 @@ def results_markdown(metrics: dict, figures: list[str], ablation: pd.DataFrame |
     lines = [f"## Results of run {md_text(metrics['run_name'])}", "",
              f"{md_text(scored_on(metrics))}. Mapping: {md_text(metrics['mapping'])}. "
              f"Precision: {md_text(precision_line(metrics))}.", "",
+             *[f"**Note:** {md_text(note)}.\n" for note in metrics.get("notes", [])],
              headline_table(metrics).map(md_text).to_markdown(), "", ": Headline results {#tbl-headline}", ""]
     if comparisons:
         lines += [f"Paired on the same {split} reviews (first minus second): accuracy difference, 95% paired-bootstrap "
@@ -145,7 +146,8 @@ def static_html(report: Path, metrics: dict, ablation: pd.DataFrame | None = Non
     page = INDEX_PAGE.format(
         run=html.escape(metrics["run_name"]), scored_on=html.escape(scored_on(metrics)),
         mapping=html.escape(metrics["mapping"]), precision=html.escape(precision_line(metrics)),
-        table=headline_table(metrics).to_html(classes="headline", border=0, table_id="headline")
+        table="".join(f'<p class="note"><b>Note:</b> {html.escape(note)}.</p>' for note in metrics.get("notes", []))
+        + headline_table(metrics).to_html(classes="headline", border=0, table_id="headline")
         + ("" if not headline(metrics)[3] else
            f"<p>Paired on the same {headline(metrics)[0]} reviews (first minus second): accuracy difference, 95% "
            "paired-bootstrap interval, McNemar's exact test.</p>"

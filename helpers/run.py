@@ -134,7 +134,22 @@ def check_parameters(params: dict, declared: dict[str, dict[str, str]]) -> dict:
     if unknown:
         raise ConfigError(f"unknown parameter(s) {', '.join(map(repr, unknown))}: "
                           f"the notebooks declare {', '.join(sorted(types))}")
-    return {name: _typed(name, value, types[name]) for name, value in params.items()}
+    typed = {name: _typed(name, value, types[name]) for name, value in params.items()}
+    for name, allowed in choices().items():
+        if name in typed and typed[name] not in allowed:
+            raise ConfigError(f"parameter {name!r} is {typed[name]!r}: choose one of {', '.join(map(str, allowed))}")
+    return typed
+
+
+def choices() -> dict[str, tuple]:
+    """The parameters that take one of a few names, and those names: refused when parameters are resolved,
+    before any notebook runs, rather than in the notebook that first uses them."""
+    from .distill import BALANCING, LOSSES
+    from .inference import PRECISIONS, TRUNCATIONS
+    from .precision import TRAIN_PRECISIONS
+
+    return {"precision": PRECISIONS, "train_precision": TRAIN_PRECISIONS, "truncation": TRUNCATIONS,
+            "teacher_truncation": (*TRUNCATIONS, "chunks"), "distill_loss": LOSSES, "balance": BALANCING}
 
 
 def _typed(name: str, value, kind: str):
@@ -164,16 +179,6 @@ def resolve_parameters(profile: str, overrides: dict | None = None, declared: di
     declared = declared or {nb.stem: declared_parameters(nb) for nb in notebooks()}
     return check_parameters({"run_name": Path(profile).name.removesuffix(".yaml").removesuffix(".yml"),
                              **load_profile(profile), **(overrides or {})}, declared)
-
-
-def completed(params: dict) -> bool:
-    """True if this run already ran every notebook, with exactly these parameters."""
-    record_file = RunPaths.of(params.get("workdir", "."), params["run_name"]).results / "run.json"
-    if not record_file.exists():
-        return False
-    record = read_json(record_file)
-    done = [s["notebook"] for s in record.get("steps", []) if s.get("status") == "ok"]
-    return record.get("parameters") == params and done[:len(notebooks())] == [nb.stem for nb in notebooks()]
 
 
 def environment() -> dict:
@@ -297,10 +302,20 @@ def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, 
         print(f"[{i}/{len(chosen)}] {nb.stem} done in {step['seconds']:.1f}s", flush=True)
 
 
+SCORING_ONLY = ("score_test",)  # decides whether 04 scores test (and 02 shows it), not what any step makes
+
+
+def same_work(recorded: dict, params: dict) -> bool:
+    """True if two runs' parameters make the same artifacts: equal but for SCORING_ONLY."""
+    drop = lambda p: {k: v for k, v in p.items() if k not in SCORING_ONLY}
+    return drop(recorded) == drop(params)
+
+
 def _earlier_steps(paths: RunPaths, params: dict, chosen: list[Path]) -> list[dict]:
-    """Steps of this run recorded earlier with the same parameters that this call does not redo."""
+    """Steps of this run recorded earlier with parameters that make the same artifacts, which this call does not
+    redo (so scoring a validated run on test with `--steps 04` keeps the record of its training)."""
     record_file = paths.results / "run.json"
-    if not record_file.exists() or read_json(record_file).get("parameters") != params:
+    if not record_file.exists() or not same_work(read_json(record_file).get("parameters", {}), params):
         return []
     redo = {nb.stem for nb in chosen} | {"report"}
     return [step for step in read_json(record_file).get("steps", []) if step["notebook"] not in redo]

@@ -19,7 +19,7 @@ from .inference import at_precision, encode, predict_proba
 from .metrics import headline, precision_line, to_binary
 from .models import from_pretrained, model_identity, pick_device
 from .paths import atomic_path, plain_mode, read_json, write_json
-from .precision import choose_precision, training_precision
+from .precision import MIN_CHECK_REVIEWS, settled, training_precision
 from .progress import TrainingProgress, batch_mode, progress
 from .tables import md_text
 from .teacher import CLASSES, content_key
@@ -206,31 +206,58 @@ class SavedStudent:
 
         self.folder, self.batch_size = Path(folder), batch_size
         self.settings = read_json(self.folder / TRAINING_FILE)
+        self.weights = model_identity(str(self.folder))["files_sha256"]  # what --final checks it scores
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
         self.model = AutoModelForSequenceClassification.from_pretrained(str(folder)).to(pick_device(device))
+        self.device = next(self.model.parameters()).device
         self.verdict = {"precision": "fp32", "how": "fp32 (not settled)"}
-        self._runnable = self.model
+        self._runnable = {"fp32": self.model}
+        self._scored: dict[str, np.ndarray] = {}  # check reviews' probabilities at the settled precision
 
     @property
     def precision(self) -> str:
         return self.verdict["precision"]
 
-    def settle(self, requested: str, check: pd.DataFrame | None = None) -> dict:
+    def identity(self) -> dict:
+        """What the precision verdict depends on, besides the device: the weights and how reviews are read."""
+        return {"weights": self.weights, "batch_size": self.batch_size,
+                **{k: self.settings[k] for k in ("max_length", "truncation", "head_tokens")}}
+
+    def settle(self, requested: str, check: pd.DataFrame | None = None, cache_root: Path | None = None,
+               min_reviews: int = MIN_CHECK_REVIEWS) -> dict:
         """Fix the precision every later `predict` uses: `requested`, or for `auto` the verdict of
-        `precision.choose_precision` on `check`'s labelled reviews. Returns the verdict."""
+        `precision.choose_precision` on `check`'s labelled reviews, remembered in `cache_root` for these weights
+        on this device. Returns the verdict (with `reused`: whether it came from the cache)."""
         texts, gold = (check["text"].tolist(), check["label"].to_numpy()) if check is not None else ([], [])
-        self.verdict = choose_precision(self.model, self.tokenizer, texts, gold, requested,
-                                        self.settings["max_length"], self.settings["truncation"],
-                                        self.settings["head_tokens"], self.batch_size)
-        self._runnable = at_precision(self.model, self.precision)
-        return self.verdict
+        verdict, probs, reused = settled(self.score, self.device, texts, gold, requested, cache_root,
+                                         self.identity(), min_reviews)
+        self.use(verdict)
+        if self.precision in probs:  # the check already scored these reviews at this precision: keep them
+            self._scored = {content_key(texts[:len(probs[self.precision])]): probs[self.precision]}
+        return {**verdict, "reused": reused}
+
+    def use(self, verdict: dict) -> None:
+        """Score at the precision of `verdict` (e.g. another model's, for a comparison at one precision)."""
+        self.verdict = verdict
+        self._scored = {}
+
+    def score(self, precision: str, texts, progress_bar=None) -> np.ndarray:
+        """Class probabilities per text at `precision`."""
+        if precision not in self._runnable:
+            self._runnable[precision] = at_precision(self.model, precision)
+        return predict_proba(self._runnable[precision], self.tokenizer, list(texts), self.settings["max_length"],
+                             self.batch_size, progress_bar, self.settings["truncation"], self.settings["head_tokens"],
+                             precision=precision)
 
     def predict(self, texts, desc: str = "student") -> np.ndarray:
-        """Class probabilities per text, at the settled precision."""
+        """Class probabilities per text, at the settled precision (reused where the check scored them)."""
+        texts = list(texts)
+        known = self._scored.get(content_key(texts))
+        if known is not None:
+            print(f"{desc}: {len(texts):,} reviews already scored at {self.precision} by the precision check")
+            return known
         with progress(len(texts), desc) as bar:
-            return predict_proba(self._runnable, self.tokenizer, list(texts), self.settings["max_length"],
-                                 self.batch_size, bar, self.settings["truncation"], self.settings["head_tokens"],
-                                 precision=self.precision)
+            return self.score(self.precision, texts, bar)
 
 
 def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -> Path:
@@ -294,7 +321,7 @@ classify("A wonderful, moving film.", truncation=True)
 ## Evaluation
 
 {n_scored:,} IMDB {split} reviews ({md_text(metrics.get('test_sample', '') if split == 'test' else 'held out of IMDB train; the test split was not scored')}).
-Mapping to IMDB's binary labels: {metrics['mapping']}. Scored at precision: {md_text(precision_line(metrics))}.
+Mapping to IMDB's binary labels: {metrics['mapping']}. Precision: {md_text(precision_line(metrics))}.
 Accuracy with its 95% bootstrap interval; ECE is the expected calibration error of p(positive).
 
 | model | accuracy (95% CI) | F1 | ECE |

@@ -3,9 +3,10 @@
 `python -m helpers.sweep --profile ablation_base --variants params/ablation.yaml --seeds 42 --set data_dir=...`
 `python -m helpers.sweep --profile offline --seeds 42 43 44` (no variants file: the profile itself, over seeds)
 
-Variants are scored on validation only (`score_test: false`): the test split is not looked at while choosing.
-`--final` then runs the chosen variant's seeds again with `score_test: true` (training is resumed from its
-finished checkpoint, so only the test scoring is new work): the test split is looked at once, for what is reported.
+Variants are scored on validation only (`score_test: false`): no model meets a test label while choosing.
+`--final` then scores the variant the recorded sweep chose, for the seeds it ran, on test: notebook 04 alone, on the
+weights validated (their hashes are checked), at the precisions validated, training nothing; it refuses a run whose
+validation figures it does not reproduce to every digit. The test split is looked at once, for what is reported.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import yaml
 
 from .errors import ConfigError, UserError
 from .paths import RunPaths, atomic_path, read_json, resolve, run_name, write_json
-from .run import notebooks, parse_overrides, resolve_parameters, run
+from .run import notebooks, parse_overrides, resolve_parameters, run, same_work
 from .tables import display_table
 
 CHOSEN_BY = ("validation accuracy of the student, mean over the seeds every variant ran (paired: a variant with "
@@ -53,18 +54,22 @@ def run_row(metrics: dict) -> dict:
             "precision": (metrics.get("precision") or {}).get("student", {}).get("precision")}
 
 
-IGNORED = ("score_test",)  # a run scored on test as well still is the variant's run
+def run_minutes(results: Path) -> float | None:
+    """Minutes the run's notebooks took to make what choosing needs (01-04, from run.json; not the report)."""
+    steps = read_json(results / "run.json").get("steps", [])
+    seconds = [step["seconds"] for step in steps if step["notebook"] != "report" and step.get("seconds")]
+    return round(sum(seconds) / 60, 2) if seconds else None
 
 
 def run_status(results: Path, expected: dict) -> str:
-    """'ok' if the run finished every notebook with exactly the `expected` parameters (bar IGNORED), else why not:
-    'not run', 'failed in <notebook>', 'unfinished' or 'other parameters' (a stale run of an older definition)."""
+    """'ok' if the run finished every notebook with parameters that make the `expected` run's artifacts
+    (`run.same_work`), else why not: 'not run', 'failed in <notebook>', 'unfinished' or 'other parameters' (a stale
+    run of an older definition). The one definition of a finished run."""
     record_file = results / "run.json"
     if not record_file.exists():
         return "not run"
     record = read_json(record_file)
-    drop = lambda params: {k: v for k, v in params.items() if k not in IGNORED}
-    if drop(record.get("parameters", {})) != drop(expected):
+    if not same_work(record.get("parameters", {}), expected):
         return "other parameters"
     steps = {step["notebook"]: step.get("status") for step in record.get("steps", [])}
     failed = [name for name, status in steps.items() if status == "failed"]
@@ -80,7 +85,7 @@ def collect(runs: dict[tuple[str, int], tuple[Path, dict]]) -> pd.DataFrame:
     rows = []
     for (variant, seed), (results, expected) in runs.items():
         status = run_status(results, expected)
-        figures = run_row(read_json(results / "metrics.json")) if status == "ok" else {}
+        figures = {**run_row(read_json(results / "metrics.json")), "minutes": run_minutes(results)} if status == "ok" else {}
         rows.append({"variant": variant, "seed": seed, "status": status, **figures})
     return pd.DataFrame(rows)
 
@@ -92,7 +97,8 @@ def shared_seeds(per_run: pd.DataFrame) -> list[int]:
     return sorted(set.intersection(*sets)) if sets else []
 
 
-FIGURES = ("val_acc", "test_acc", "teacher_test_acc", "gold_test_acc", "student_minus_teacher", "n_val", "n_test")
+FIGURES = ("val_acc", "test_acc", "teacher_test_acc", "gold_test_acc", "student_minus_teacher", "minutes", "n_val",
+           "n_test")
 
 
 def summarise(per_run: pd.DataFrame, changes: dict[str, dict]) -> pd.DataFrame:
@@ -107,7 +113,7 @@ def summarise(per_run: pd.DataFrame, changes: dict[str, dict]) -> pd.DataFrame:
         row = {"variant": variant, "changes": ", ".join(f"{k}={v}" for k, v in changes[variant].items()) or "-",
                "seeds": len(done), "shared_seeds": " ".join(map(str, paired)) or "-",
                "runs": "; ".join(f"s{seed}: {status}" for seed, status in zip(group["seed"], group["status"])) or "not run"}
-        for column in FIGURES[:5]:
+        for column in FIGURES[:6]:
             values = pd.to_numeric(done[column], errors="coerce").dropna()
             row[f"{column}_mean"] = values.mean() if len(values) else None
             row[f"{column}_std"] = values.std(ddof=1) if len(values) > 1 else None
@@ -133,31 +139,45 @@ def sweep(profile: str, variants_file: str | None, name: str, overrides: dict, s
           only: list[str] | None = None, run_nothing: bool = False, final: bool = False) -> Path:
     """Run each variant (or `only` those) for each seed as run `<name>-<variant>-s<seed>`, scored on validation
     only, then tabulate every variant in `results/<name>/sweep.{csv,md,json}`, ranked on validation. With `final`,
-    run instead the chosen variant's seeds scored on test as well."""
+    score the recorded choice on test instead (`finalise`)."""
+    if final:
+        return finalise(profile, name, overrides, seeds)
     common, variants = load_variants(variants_file)
     unknown = sorted(set(only or []) - set(variants))
     if unknown:
         raise ConfigError(f"--only {', '.join(unknown)}: not in {variants_file or 'the sweep'}; choose from {', '.join(variants)}")
     seeds = seeds or [resolve_parameters(profile, {**common, **overrides}).get("seed", 42)]
     workdir = overrides.get("workdir", common.get("workdir", "."))
-    runs = {(variant, seed): _planned(profile, name, variant, seed, {**common, **changes, **overrides}, workdir)
-            for variant, changes in variants.items() for seed in seeds}
-    if final:
-        chosen = chosen_variant(summarise(collect(runs), variants))
-        print(f"final: variant {chosen!r}, chosen on validation, scored on test for seeds {seeds}", flush=True)
-        only = [chosen]
+    runs = planned_runs(profile, name, common, variants, overrides, seeds, workdir)
     for (variant, seed), (results, params) in runs.items():
         if run_nothing or (only and variant not in only):
             continue
         print(f"=== variant {variant}, seed {seed}: {variants[variant]}", flush=True)
-        if run_status(results, params) == "ok" and (not final or read_json(results / "metrics.json").get("test_scored", True)):
+        if run_status(results, params) == "ok":
             print(f"{params['run_name']} already done with these parameters: kept", flush=True)
             continue
         try:
-            run(profile, {**params, "score_test": final})
+            run(profile, {**params, "score_test": False})
         except UserError as err:
             print(f"{params['run_name']} failed: {err}", file=sys.stderr)
     per_run = collect(runs)
+    table = tabulate(per_run, variants, name, workdir)
+    write_json({"profile": profile, "variants_file": variants_file, "seeds": seeds, "chosen_by": CHOSEN_BY,
+                "variants": variants, "common": common, "overrides": overrides,
+                "summary": table.to_dict("records"), "runs": per_run.to_dict("records")},
+               RunPaths.of(workdir, name).results / "sweep.json")
+    return RunPaths.of(workdir, name).results
+
+
+def planned_runs(profile: str, name: str, common: dict, variants: dict[str, dict], overrides: dict, seeds: list[int],
+                 workdir: str) -> dict[tuple[str, int], tuple[Path, dict]]:
+    """(variant, seed) -> the run's results folder and resolved parameters."""
+    return {(variant, seed): _planned(profile, name, variant, seed, {**common, **changes, **overrides}, workdir)
+            for variant, changes in variants.items() for seed in seeds}
+
+
+def tabulate(per_run: pd.DataFrame, variants: dict[str, dict], name: str, workdir: str) -> pd.DataFrame:
+    """Write sweep_runs.csv, sweep.csv and sweep.md (the table ranked on validation); return the summary."""
     table = summarise(per_run, variants)
     if not (per_run["status"] == "ok").any():
         raise UserError(f"no run of sweep {name!r} finished with its variant's parameters: nothing to tabulate "
@@ -171,27 +191,105 @@ def sweep(profile: str, variants_file: str | None, name: str, overrides: dict, s
     text = markdown(table)
     with atomic_path(out / "sweep.md") as tmp:
         tmp.write_text(f"Ranked by {CHOSEN_BY}; test accuracy is shown only for runs scored on test (`--final`), "
-                       f"never used to choose.\n\n{text}\n")
-    write_json({"profile": profile, "variants_file": variants_file, "seeds": seeds, "chosen_by": CHOSEN_BY,
-                "variants": variants, "common": common, "overrides": overrides,
-                "summary": table.to_dict("records"), "runs": per_run.to_dict("records")}, out / "sweep.json")
+                       f"never used to choose. Minutes per run: notebooks 01-04 as each run recorded them.\n\n{text}\n")
     print(text)
-    return out
+    return table
+
+
+VALIDATED = "metrics_validation.json"  # a run's metrics as the sweep chose on them, kept when --final scores test
+
+
+def recorded_sweep(workdir: str, name: str) -> tuple[dict, str]:
+    """The sweep's record (sweep.json) and the variant it chose, or a one-line error."""
+    record_file = RunPaths.of(workdir, name).results / "sweep.json"
+    if not record_file.exists():
+        raise UserError(f"no sweep {name!r} recorded ({record_file} does not exist): run the sweep first, "
+                        "without --final")
+    record = read_json(record_file)
+    chosen = next((row["variant"] for row in record["summary"] if row.get("chosen") == "yes"), None)
+    if chosen is None:
+        raise UserError(f"sweep {name!r} chose no variant: no seed has a validation accuracy for every variant")
+    return record, chosen
+
+
+def chosen_runs(profile: str, name: str, record: dict, chosen: str, workdir: str, overrides: dict | None = None,
+                seeds: list[int] | None = None) -> list[tuple[int, Path, dict, str]]:
+    """The chosen variant's runs of a recorded sweep (its seeds, or `seeds`): (seed, results, parameters, status)."""
+    seeds = seeds or [row["seed"] for row in record["runs"] if row["variant"] == chosen]
+    runs = planned_runs(profile, name, record["common"], {chosen: record["variants"][chosen]},
+                        {**record["overrides"], **(overrides or {})}, seeds, workdir)
+    return [(seed, results, params, run_status(results, params)) for (_, seed), (results, params) in runs.items()]
+
+
+def finalise(profile: str, name: str, overrides: dict, seeds: list[int] | None = None) -> Path:
+    """Score the variant the recorded sweep chose on test, for its seeds (or `seeds`): notebook 04 alone, on the
+    very weights validated, at the precisions validated, training nothing; refused if a run is not finished, its
+    weights changed, or the scoring does not reproduce its validation figures to every digit."""
+    workdir = overrides.get("workdir", ".")
+    record, chosen = recorded_sweep(workdir, name)
+    runs = chosen_runs(profile, name, record, chosen, workdir, overrides, seeds)
+    print(f"final: variant {chosen!r}, chosen on validation, scored on test for seeds "
+          f"{', '.join(str(seed) for seed, *_ in runs)}", flush=True)
+    for seed, results, params, status in runs:
+        if status != "ok":
+            raise UserError(f"{params['run_name']}: {status}: validate it first (python -m helpers.sweep without --final)")
+    for seed, results, params, _ in runs:
+        score_on_test(profile, results, params)
+    common, variants = record["common"], record["variants"]
+    per_run = collect(planned_runs(profile, name, common, variants, {**record["overrides"], **overrides},
+                                   record["seeds"], workdir))
+    tabulate(per_run, variants, name, workdir)
+    return RunPaths.of(workdir, name).results
+
+
+def score_on_test(profile: str, results: Path, params: dict) -> None:
+    """Notebook 04 alone with `score_test`, after checking the weights are those validated; then check that the
+    validation figures and precisions came out the same. A run already scored this way is kept."""
+    from .models import model_identity
+
+    metrics, validated_file = read_json(results / "metrics.json"), results / VALIDATED
+    if metrics.get("test_scored"):
+        if validated_file.exists():
+            print(f"{params['run_name']} already scored on test by --final: kept", flush=True)
+            return
+        raise UserError(f"{params['run_name']} was scored on test outside --final: rerun it as a sweep variant")
+    if not metrics.get("weights"):
+        raise UserError(f"{params['run_name']} recorded no weights hash (an older run): rerun it as a sweep variant")
+    paths = RunPaths.of(params.get("workdir", "."), params["run_name"])
+    folders = {"student": paths.student, "gold_supervised": paths.gold_student}
+    changed = [name for name, digest in metrics["weights"].items()
+               if model_identity(str(folders[name]))["files_sha256"] != digest]
+    if changed:
+        raise UserError(f"{params['run_name']}: the weights of {', '.join(changed)} are not those validated: "
+                        "rerun the variant, then --final")
+    write_json(metrics, validated_file)
+    run(profile, {**params, "score_test": True}, steps=["04"])
+    differences = reproduced(metrics, read_json(results / "metrics.json"))
+    if differences:
+        (results / "metrics.json").rename(results / "metrics_final_rejected.json")
+        validated_file.rename(results / "metrics.json")
+        raise UserError(f"{params['run_name']}: scoring on test did not reproduce validation ({'; '.join(differences)}); "
+                        f"kept the validated metrics, the rejected ones are in metrics_final_rejected.json")
+
+
+def reproduced(validated: dict, final: dict) -> list[str]:
+    """What differs between a run's validated metrics and its --final ones, where nothing may: the weights, each
+    model's precision, and every validation figure."""
+    differences = []
+    if final.get("weights") != validated["weights"]:
+        differences.append("weights")
+    precisions = lambda m: {name: v.get("precision") for name, v in (m.get("precision") or {}).items()}
+    if precisions(final) != precisions(validated):
+        differences.append(f"precision {precisions(validated)} -> {precisions(final)}")
+    if final.get("validation") != validated.get("validation"):
+        differences.append("validation figures")
+    return differences
 
 
 def _planned(profile: str, name: str, variant: str, seed: int, params: dict, workdir: str) -> tuple[Path, dict]:
     """A run's results folder and its resolved parameters (as its run.json must record them)."""
     params = {**params, "seed": seed, "run_name": run_name(name, variant, seed)}
     return RunPaths.of(workdir, params["run_name"]).results, resolve_parameters(profile, params)
-
-
-def chosen_variant(table: pd.DataFrame) -> str:
-    """The variant marked chosen, or a one-line error if no variant has a validation accuracy on a shared seed."""
-    chosen = table.loc[table["chosen"] == "yes", "variant"]
-    if chosen.empty:
-        raise UserError("the sweep has chosen no variant yet (no seed has a finished run of every variant): "
-                        "run the variants first, without --final")
-    return str(chosen.iloc[0])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,7 +303,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", help="run only these variants (the table still shows the others' runs)")
     parser.add_argument("--no-run", action="store_true", help="only tabulate the runs that already finished")
     parser.add_argument("--final", action="store_true",
-                        help="score the chosen variant's seeds on test (variants are scored on validation only)")
+                        help="score the recorded sweep's chosen variant on test, for its seeds (or --seeds): "
+                             "notebook 04 alone, on the validated weights")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a parameter in every run")
     args = parser.parse_args(argv)

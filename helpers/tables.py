@@ -40,6 +40,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
         "test acc.": [spread(*r) for r in table[[f"test_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
         "student − teacher (test)": [spread(*r) for r in table[[f"student_minus_teacher_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
         "teacher test acc.": [spread(*r) for r in table[[f"teacher_test_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
+        "minutes per run": ["-" if pd.isna(m) else f"{m:.1f}" for m in table.get("minutes_mean", pd.Series([None] * len(table)))],
         "n val / test": [f"{int(v):,} / {int(t):,}" if t else f"{int(v):,} / -"
                          for v, t in zip(table["n_val"].fillna(0), table["n_test"].fillna(0))],
         "runs": table["runs"] if "runs" in table else "-",

@@ -94,6 +94,10 @@ class VaderTeacher:
 
     def predict(self, texts: Sequence[str], progress: tqdm | None = None) -> np.ndarray:
         """Class probabilities (negative, neutral, positive) per text."""
+        return vader_proba(self.compound(texts, progress))
+
+    def compound(self, texts: Sequence[str], progress: tqdm | None = None) -> np.ndarray:
+        """VADER's compound score in [-1, 1] per text."""
         texts = list(texts)
         pieces = [texts[i:i + self.PIECE] for i in range(0, len(texts), self.PIECE)]
         if self.workers > 1 and len(pieces) > 1 and self._pool is None:
@@ -104,7 +108,7 @@ class VaderTeacher:
             compound.extend(piece)
             if progress is not None:
                 progress.update(len(piece))
-        return vader_proba(np.array(compound))
+        return np.array(compound, dtype=np.float64)
 
     def close(self) -> None:
         """Stop the worker processes, if any were started."""
@@ -136,7 +140,7 @@ class HFTeacher:
         self.batch_size, self.truncation, self.head_tokens = batch_size, truncation, head_tokens
         self.requested_precision = precision
         self.precision = precision  # `auto` is settled by precision.settle_teacher before any annotation
-        self._model = self._runnable = None
+        self._model, self._runnable = None, {}
         self._identity = model_identity(name)
 
     def identity_key(self) -> dict:
@@ -162,11 +166,16 @@ class HFTeacher:
         return self._model
 
     def predict(self, texts: Sequence[str], progress: tqdm | None = None) -> np.ndarray:
-        """Class probabilities (negative, neutral, positive) per text; 0 for a class the model lacks."""
-        if self._runnable is None:
-            self._runnable = at_precision(self.model, self.fingerprint["precision"])
-        raw = predict_proba(self._runnable, self.tokenizer, texts, self.max_length, self.batch_size, progress,
-                            self.truncation, self.head_tokens, precision=self.precision)
+        """Class probabilities (negative, neutral, positive) per text at the settled precision; 0 for a class the
+        model lacks."""
+        return self.predict_at(self.fingerprint["precision"], texts, progress)
+
+    def predict_at(self, precision: str, texts: Sequence[str], progress: tqdm | None = None) -> np.ndarray:
+        """As `predict`, at `precision`: the teacher's own classes, truncation and windows, as it annotates."""
+        if precision not in self._runnable:
+            self._runnable[precision] = at_precision(self.model, precision)
+        raw = predict_proba(self._runnable[precision], self.tokenizer, texts, self.max_length, self.batch_size,
+                            progress, self.truncation, self.head_tokens, precision=precision)
         probs = np.zeros((len(texts), len(CLASSES)), dtype=np.float32)
         probs[:, self.columns] = raw
         return probs
@@ -199,7 +208,8 @@ class AnnotationCache:
     chunk and a rerun computes only what is missing. A shard that cannot be read is deleted and redone.
     """
 
-    def __init__(self, root: Path, fingerprint: dict):
+    def __init__(self, root: Path, fingerprint: dict, columns: Sequence[str] = tuple(PROB_COLUMNS)):
+        self.columns = list(columns)
         self.folder = Path(root) / content_key(fingerprint)
         self.folder.mkdir(parents=True, exist_ok=True)
         if is_main():
@@ -215,25 +225,25 @@ class AnnotationCache:
                 tqdm.write(f"cache shard {shard.name} unreadable ({type(err).__name__}); recomputing it")
                 shard.unlink()
                 continue
-            known.update(zip(frame["hash"], frame[PROB_COLUMNS].to_numpy(np.float32)))
+            known.update(zip(frame["hash"], frame[self.columns].to_numpy(np.float32)))
         return known
 
     def add(self, hashes: Sequence[str], probs: np.ndarray) -> None:
         """Store one finished chunk as a new shard."""
-        frame = pd.DataFrame(probs, columns=PROB_COLUMNS).assign(hash=list(hashes))
+        frame = pd.DataFrame(probs, columns=self.columns).assign(hash=list(hashes))
         with atomic_path(self.folder / f"part-{time.time_ns()}-{rank_and_world()[0]}.parquet") as tmp:
             frame.to_parquet(tmp, index=False)
 
 
 def annotate(teacher, texts: Sequence[str], cache_root: Path, chunk_size: int = 256,
-             desc: str = "teacher") -> np.ndarray:
+             desc: str = "teacher", columns: Sequence[str] = tuple(PROB_COLUMNS)) -> np.ndarray:
     """The teacher's probabilities for `texts`, reusing cached ones and caching new ones chunk by chunk.
 
     Under torchrun each process annotates every world_size-th uncached review into the shared cache; after a
     barrier every process reads the whole result from the cache, in input order.
     """
     rank, world = rank_and_world()
-    cache = AnnotationCache(cache_root, teacher.fingerprint)
+    cache = AnnotationCache(cache_root, teacher.fingerprint, columns)
     hashes = [content_key(text) for text in texts]
     known = cache.load()
     if world > 1:
@@ -249,7 +259,7 @@ def annotate(teacher, texts: Sequence[str], cache_root: Path, chunk_size: int = 
     if world > 1:
         barrier()
         known = cache.load()
-    return np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, len(CLASSES)), np.float32)
+    return np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, len(columns)), np.float32)
 
 
 def annotation_frame(reviews: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:

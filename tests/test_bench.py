@@ -4,7 +4,11 @@ import json
 import subprocess
 import sys
 
+import torch
+
 from helpers.bench import GOALS
+from helpers.inference import native_precisions
+from helpers.precision import decide, training_precision
 from helpers.paths import PROJECT_ROOT
 
 
@@ -27,9 +31,11 @@ def test_bench_quick_runs_and_reports_every_ratio(tmp_path, smoke_run):
     assert training["padding_allows"] > 1 and training["share_of_allowed"] == training["ratio"] / training["padding_allows"]
     scoring = report["results"]["cpu_scoring"]
     assert scoring["student"] == str(student) and scoring["reviews"] == 16  # the smoke run's validation reviews
-    assert scoring["default"] in ["fp32", *scoring["native"]] and set(scoring["precisions"]) == {"fp32", *scoring["native"]}
-    assert 0 <= scoring["agreement"] <= 1 and scoring["accuracy_fp32"] == scoring["precisions"]["fp32"]["accuracy"]
-    assert report["results"]["cpu_training"]["default"] in ("fp32", "bf16")
+    assert scoring["native"] == native_precisions(torch.device("cpu")) and set(scoring["precisions"]) == {"fp32", *scoring["native"]}
+    assert scoring["default"] == decide(scoring["precisions"])  # the rule `auto` applies, on this evidence
+    assert scoring["agreement"] == scoring["precisions"][scoring["default"]].get("agreement", 1.0)
+    assert scoring["accuracy_fp32"] == scoring["precisions"]["fp32"]["accuracy"]
+    assert report["results"]["cpu_training"]["default"] == training_precision("auto", torch.device("cpu"))
     assert report["cpu"]["model"] and isinstance(report["cpu"]["native_precisions"], list)
     assert report["results"]["vader_workers"]["workers"] >= 1 and report["versions"]["torch"]
     assert (tmp_path / "bench.png").stat().st_size > 0
@@ -42,3 +48,14 @@ def test_the_training_goal_is_one_goal_shared_with_the_readme():
     result = {"padding_allows": 1.3, "ratio": 1.2}
     assert goal_of("training_step", result) == 0.9 * 1.3  # within 10% of what padding allows
     assert "within 10% of what padding allows" in (PROJECT_ROOT / "README.md").read_text()
+
+
+def test_the_bench_refuses_fewer_scoring_reviews_than_it_promises(smoke_run):
+    import pytest
+
+    from helpers.bench import BenchConfig, validation_reviews
+    from helpers.errors import UserError
+
+    student = smoke_run[0] / "models/smoke/distilled_sentiment"
+    with pytest.raises(UserError, match="compares precisions on 1,500 labelled reviews, but .* has 16"):
+        validation_reviews(student, BenchConfig())
