@@ -20,12 +20,12 @@ def load_students(paths: RunPaths, gold_ceiling: bool, precision: str, check: pd
     or for `auto` the verdict of a check against fp32 on `check`'s labelled reviews (validation), remembered for
     these weights on this device. The ceiling scores at the student's precision, so that their paired comparison
     compares models, not precisions."""
-    students = {"student": SavedStudent(paths.student, device, batch_size)}
+    students = {"student": SavedStudent(paths.student, device, batch_size, paths.cache)}
     verdict = students["student"].settle(precision, check, paths.cache, min_check_reviews)
     print(f"student scores at {verdict['how']}" + (" [verdict recorded earlier for these weights on this device]"
                                                    if verdict.get("reused") else ""))
     if gold_ceiling:
-        students["gold_supervised"] = SavedStudent(paths.gold_student, device, batch_size)
+        students["gold_supervised"] = SavedStudent(paths.gold_student, device, batch_size, paths.cache)
         students["gold_supervised"].use({**verdict, "how": f"{verdict['precision']}, as the student (one precision "
                                                           "for their paired comparison)"})
         print(f"gold ceiling scores at {students['gold_supervised'].verdict['how']}")
@@ -51,7 +51,7 @@ def score_run(students: dict[str, SavedStudent], test: pd.DataFrame | None, vali
     probs_val = probs_on(validation, "validation") if len(validation) else None
     probs = probs_on(test, "test") if test is not None else probs_val
     metrics = run_metrics(run_name, evaluate(test, probs) if test is not None else None,
-                          evaluate(validation, probs_val, by_length=test is None) if probs_val is not None else None,
+                          evaluate(validation, probs_val) if probs_val is not None else None,
                           {name: evaluate(frame, probs_on(frame, name), by_length=False) for name, frame in others.items()},
                           {"teacher": {"precision": teacher_precision}, **{n: s.verdict for n, s in students.items()}},
                           test_sample, {n: s.weights for n, s in students.items()},

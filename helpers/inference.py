@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import sys
 import warnings
 from collections.abc import Sequence
@@ -18,13 +19,44 @@ from .errors import ConfigError
 TRUNCATIONS = ("head", "head_tail")
 
 
+ENCODED_KEPT = 8  # tokenised sets kept in memory: every split of a run, for each length rule
+_encoded: dict[tuple, list[list[int]]] = {}
+_tokenizer_keys: dict[int, tuple[object, str]] = {}
+
+
+def tokenizer_key(tokenizer) -> str:
+    """What the tokenizer does, by content: two loads of the same tokenizer (a student and its ceiling, saved apart)
+    get one key."""
+    known = _tokenizer_keys.get(id(tokenizer))
+    if known is None or known[0] is not tokenizer:
+        backend = getattr(tokenizer, "backend_tokenizer", None)
+        spec = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
+        known = (tokenizer, hashlib.sha256(f"{type(tokenizer).__name__}\n{spec}".encode()).hexdigest()[:20])
+        _tokenizer_keys[id(tokenizer)] = known
+    return known[1]
+
+
 def encode(tokenizer, texts: Sequence[str], max_length: int, truncation: str = "head",
            head_tokens: int = 128) -> list[list[int]]:
     """Token ids per text, at most `max_length` with special tokens, unpadded.
 
     `head` keeps the first tokens; `head_tail` keeps the first `head_tokens` and the last ones that still fit
-    (Sun et al. 2019: 128 head + 382 tail was best on IMDb at 512).
+    (Sun et al. 2019: 128 head + 382 tail was best on IMDb at 512). A set is tokenised once per tokenizer and
+    length rule in a process: the student's scoring, the ceiling's and a self-training relabelling share it.
     """
+    texts = list(texts)
+    digest = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
+    key = (tokenizer_key(tokenizer), digest, len(texts), max_length, truncation,
+           head_tokens if truncation == "head_tail" else None)
+    if key not in _encoded:
+        while len(_encoded) >= ENCODED_KEPT:
+            _encoded.pop(next(iter(_encoded)))
+        _encoded[key] = _encode(tokenizer, texts, max_length, truncation, head_tokens)
+    return _encoded[key]
+
+
+def _encode(tokenizer, texts: list[str], max_length: int, truncation: str, head_tokens: int) -> list[list[int]]:
+    """`encode`'s work, uncached."""
     if truncation == "head":
         return tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
     if truncation != "head_tail":

@@ -201,10 +201,10 @@ def quiet_transformers():
 class SavedStudent:
     """A saved student, loaded once, that scores texts truncated the way it was trained, at one precision."""
 
-    def __init__(self, folder: Path, device: str = "auto", batch_size: int = 0):
+    def __init__(self, folder: Path, device: str = "auto", batch_size: int = 0, cache_root: Path | None = None):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-        self.folder, self.batch_size = Path(folder), batch_size
+        self.folder, self.batch_size, self.cache_root = Path(folder), batch_size, cache_root
         self.settings = read_json(self.folder / TRAINING_FILE)
         self.weights = model_identity(str(self.folder))["files_sha256"]  # what --final checks it scores
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -250,14 +250,37 @@ class SavedStudent:
                              precision=precision)
 
     def predict(self, texts, desc: str = "student") -> np.ndarray:
-        """Class probabilities per text, at the settled precision (reused where the check scored them)."""
+        """Class probabilities per text, at the settled precision: reused where the precision check scored them,
+        or where these weights scored these texts at this precision before (the cache), else computed and kept."""
         texts = list(texts)
         known = self._scored.get(content_key(texts))
         if known is not None:
             print(f"{desc}: {len(texts):,} reviews already scored at {self.precision} by the precision check")
+            self._keep(texts, known)
             return known
+        cached = self._cached(texts)
+        if cached is not None and cached.exists():
+            print(f"{desc}: {len(texts):,} reviews scored earlier by these weights at {self.precision} (cache)")
+            return np.load(cached)
         with progress(len(texts), desc) as bar:
-            return self.score(self.precision, texts, bar)
+            probs = self.score(self.precision, texts, bar)
+        self._keep(texts, probs)
+        return probs
+
+    def _cached(self, texts: list[str]) -> Path | None:
+        """Where these weights' probabilities for `texts` at the settled precision are kept (no cache: None)."""
+        if self.cache_root is None:
+            return None
+        key = content_key({"model": self.identity(), "precision": self.precision, "texts": content_key(texts)})
+        return Path(self.cache_root) / "predictions" / f"{key}.npy"
+
+    def _keep(self, texts: list[str], probs: np.ndarray) -> None:
+        """Store `probs` in the prediction cache, atomically."""
+        target = self._cached(texts)
+        if target is not None and not target.exists() and is_main():
+            with atomic_path(target) as tmp:
+                with open(tmp, "wb") as handle:
+                    np.save(handle, probs)
 
 
 def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -> Path:

@@ -7,18 +7,20 @@ same parameters (profile, overrides, then the notebook's defaults), after 01 and
 from __future__ import annotations
 
 import argparse
+import shutil
 import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from .data import read_reviews
 from .distill import training_targets
-from .distributed import rank_and_world
+from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError, UserError
 from .paths import RunPaths, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS
-from .student import SavedStudent, TrainConfig, gold_rows, save_student, train_student
+from .student import TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, save_student, targets_key, train_student
 from .teacher import PROB_COLUMNS
 
 TARGET_PARAMETERS = ("class_prior", "min_confidence", "keep_top_fraction", "balance")
@@ -65,7 +67,7 @@ def relabelled(pool: pd.DataFrame, student_probs: np.ndarray, teacher_weight: fl
 
 def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame, round_: int):
     """One self-training round: the current student relabels the pool; a fresh student learns from that."""
-    student = SavedStudent(paths.student, p["device"], p.get("eval_batch_size", 0))
+    student = SavedStudent(paths.student, p["device"], p.get("eval_batch_size", 0), paths.cache)
     verdict = student.settle(p.get("precision", "fp32"), validation if len(validation) else None, paths.cache,
                              p.get("precision_check_reviews", MIN_CHECK_REVIEWS))
     print(f"self-training {round_}: the student relabels the pool at {verdict['how']}"
@@ -75,16 +77,61 @@ def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.Data
 
 
 def gold_ceiling(paths: RunPaths, p: dict, train: pd.DataFrame, validation: pd.DataFrame):
-    """The same student and settings trained on true labels of (the first `n_gold` of) the train sample."""
+    """The same student and settings trained on true labels of (the first `n_gold` of) the train sample.
+
+    It depends only on its reviews and labels, the validation reviews it is scored on per epoch, the student and
+    the recipe, never on the teacher: trained once, it is kept in the cache under a key of exactly these, and any
+    run or sweep variant with the same key copies it instead of training it again (and says so).
+    Returns the trainer, or None when the ceiling came from the cache."""
     gold_config = TrainConfig(**{**vars(config_from(p)), "distill_loss": "hard"})
     reviews = train.iloc[:p["n_gold"]] if p["n_gold"] else train
-    trainer = train_student(p["student"], gold_rows(reviews), validation, paths.gold_checkpoints, gold_config)
-    save_student(trainer, paths.gold_student, gold_config, {"student": p["student"], "teacher": "none (true labels)",
-                                                           "n_pool": len(reviews),
+    rows = gold_rows(reviews)
+    cached = paths.cache / "ceiling" / ceiling_key(p["student"], rows, validation, gold_config)
+    provenance = {"student": p["student"], "teacher": "none (true labels)", "n_pool": len(reviews)}
+    if (cached / "model" / TRAINING_FILE).exists():
+        if is_main():
+            copy_model(cached / "model", paths.gold_student)
+            paths.results.mkdir(parents=True, exist_ok=True)
+            shutil.copy(cached / "train_history_gold.json", paths.results / "train_history_gold.json")
+        barrier()
+        print(f"gold ceiling: reused from the cache ({cached.name}: the same {len(rows):,} true-labelled reviews, "
+              "validation reviews, student and recipe), not trained again")
+        return None
+    trainer = train_student(p["student"], rows, validation, paths.gold_checkpoints, gold_config)
+    save_student(trainer, paths.gold_student, gold_config, {**provenance,
                                                            "train_precision_used": trainer.train_precision,
                                                            "batch_size_used": trainer.batch_size_used})
     write_json(trainer.state.log_history, paths.results / "train_history_gold.json")
+    if is_main():
+        copy_model(paths.gold_student, cached / "model")
+        shutil.copy(paths.results / "train_history_gold.json", cached / "train_history_gold.json")
     return trainer
+
+
+def ceiling_key(student: str, rows: pd.DataFrame, validation: pd.DataFrame, config: TrainConfig) -> str:
+    """The gold ceiling's cache key: its training reviews and labels, the validation reviews scored per epoch, the
+    student's identity, the recipe, and the training precision this device resolves it to."""
+    from dataclasses import asdict
+
+    from .models import model_identity, pick_device
+    from .precision import training_precision
+    from .teacher import content_key
+
+    epoch_eval = validation.iloc[:config.epoch_eval_reviews] if config.epoch_eval_reviews else validation
+    recipe = {k: v for k, v in asdict(config).items() if k not in ("device", "eval_batch_size")}
+    return content_key({"rows": targets_key(rows), "student": student, "identity": model_identity(student),
+                        "epoch_eval": content_key(epoch_eval["text"].tolist()) if config.eval_each_epoch else None,
+                        "recipe": recipe,
+                        "train_precision": training_precision(config.train_precision, pick_device(config.device))})
+
+
+def copy_model(source: Path, target: Path) -> None:
+    """Copy a saved model folder whole, through a staging folder, so no half-copied model is ever seen."""
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(source, staging)
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
 
 
 def notebook_defaults() -> dict:

@@ -84,3 +84,24 @@ def test_score_reports_every_figure():
     assert result["agreement_with_teacher"] == 0.5
     assert result["accuracy_by_length"] == {"1-150": {"n": 3, "accuracy": 2 / 3}, "301-500": {"n": 1, "accuracy": 0.0}}
     assert majority_probs(np.array([0, 1]), 2).argmax(1).tolist() == [2, 2]  # tie -> positive
+
+
+def test_a_model_that_gives_one_class_to_95_percent_of_a_set_is_called_collapsed():
+    import numpy as np
+
+    from helpers.evaluate import run_metrics
+    from helpers.metrics import score
+
+    gold = np.array([0, 1] * 200)
+    negative = np.tile(np.float32([0.9, 0.05, 0.05]), (400, 1))
+    sound = np.eye(3, dtype=np.float32)[np.where(gold == 1, 2, 0)]
+    test = {"n": 400, "models": {"majority": score(gold, negative), "student": score(gold, negative),
+                                 "teacher": score(gold, sound)}, "comparisons": {}}
+    metrics = run_metrics("r", test, None, {})
+    assert metrics["notes"] == ["student calls 100% of the 400 test reviews negative: it has collapsed to one class"]
+    from helpers.report import results_markdown
+
+    assert "**Note:** student calls 100% of the 400 test reviews negative" in results_markdown(metrics, [], None)
+    almost = negative.copy()
+    almost[np.flatnonzero(gold == 1)[:30]] = [0.05, 0.05, 0.9]  # 370 of 400 negative: 92.5%, not collapsed
+    assert run_metrics("r", {"n": 400, "models": {"student": score(gold, almost)}, "comparisons": {}}, None, {})["notes"] == []

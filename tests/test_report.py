@@ -92,7 +92,8 @@ def test_readme_results_section_is_written_from_the_runs(smoke_run):
     for row in ("majority class (floor)", "teacher", "student", "gold-label student (ceiling)", "student - teacher"):
         assert f"| {row} " in text, row
     assert "40 test reviews" in text and "16 validation reviews" in text and "self-training rounds 1" in text
-    assert "Precision: teacher n/a, student fp32" in text and "never fed a choice" not in text  # no claim the records do not back
+    assert "Precision: scoring: teacher n/a, student fp32, gold_supervised fp32; training: student " in text
+    assert "never fed a choice" not in text  # no claim the records do not back
     assert "python -m helpers.readme --run smoke" in text
     readme = f"intro\n{START}\nold\n{END}\nrest\n"
     assert update_readme(readme, text) == f"intro\n{text}\nrest\n"
@@ -133,3 +134,4 @@ def test_report_and_model_card_say_how_the_test_reviews_were_drawn_and_at_what_p
     index = (results / "report/_results.md").read_text()
     for text in (card, index):
         assert "sample of the test split stratified by label" in text and "student fp32" in text
+        assert "training: student " in text  # the training precision is named, not only the scoring one

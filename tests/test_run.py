@@ -1,6 +1,7 @@
 """The papermill runner: parameter checks, a full smoke run, and failures that name the notebook and cell."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -241,6 +242,44 @@ def test_run_json_records_the_precision_each_model_used(smoke_run):
     workdir, results = smoke_run
     record = json.loads((results / "run.json").read_text())
     assert record["precision_used"]["student_scoring"] == "fp32"  # 16 validation reviews: too few to check on
-    assert record["precision_used"]["student_training"] in ("fp32", "bf16")
+    import torch
+
+    from helpers.precision import training_precision
+
+    from helpers.run import notebook_defaults
+
+    expected = training_precision({**notebook_defaults(), **record["parameters"]}["train_precision"], torch.device("cpu"))
+    assert record["precision_used"]["student_training"] == expected == record["precision_used"]["gold_supervised_training"]
     assert record["precision_used"]["teacher_scoring"] == "n/a"  # VADER
-    assert set(record["native_precisions"]["cpu"]) <= {"bf16", "int8"} and record["cpu"]
+    flags = set(open("/proc/cpuinfo").read().split()) if os.path.exists("/proc/cpuinfo") else set()
+    assert record["native_precisions"]["cpu"] == [name for name, needs in (("bf16", {"avx512_bf16", "amx_bf16"}),
+                                                                          ("int8", {"avx512_vnni", "avx_vnni", "amx_int8"}))
+                                                  if flags & needs]
+    assert record["cpu"] and record["cpu_cores"] >= 1
+
+
+@pytest.mark.parametrize("name, value", [("precision", "int9"), ("train_precision", "bf15"), ("truncation", "tail"),
+                                         ("teacher_truncation", "middle"), ("distill_loss", "kl"), ("balance", "up")])
+def test_a_value_that_is_not_one_of_the_choices_is_refused_when_parameters_are_resolved(name, value):
+    with pytest.raises(ConfigError, match=f"parameter '{name}' is '{value}': choose one of"):
+        check_parameters({name: value}, DECLARED)
+
+
+def test_an_invalid_precision_fails_before_any_notebook_runs(tmp_path):
+    done = subprocess.run([sys.executable, "-m", "helpers.run", "--profile", "smoke", "--set", "precision=int9",
+                           "--set", f"workdir={tmp_path}"], capture_output=True, text=True, cwd=PROJECT_ROOT)
+    assert done.returncode == 1 and "choose one of auto, fp32, bf16, fp16, int8" in done.stderr
+    assert "Traceback" not in done.stderr and not (tmp_path / "data").exists()  # refused before 01 ran
+
+
+PROFILES = sorted(p.stem for p in (PROJECT_ROOT / "params").glob("*.yaml")
+                  if p.stem != "smoke" and "variants" not in (p.read_text()))  # a sweep's variants file is no profile
+
+
+@pytest.mark.parametrize("profile", PROFILES)
+def test_a_profiles_parameters_are_its_own_plus_defaults_never_the_smoke_fixtures(profile):
+    from helpers.run import notebook_defaults, resolve_parameters
+
+    params = {**notebook_defaults(), **resolve_parameters(profile)}
+    fixtures = {name: value for name, value in params.items() if isinstance(value, str) and "tests/" in value}
+    assert not fixtures, f"{profile} would read the test fixtures {fixtures}"

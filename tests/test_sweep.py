@@ -16,7 +16,13 @@ def write_variants(path, variants):
     return str(path)
 
 
-def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_chosen(tmp_path):
+def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_chosen(tmp_path, monkeypatch, capsys):
+    import shutil
+
+    from helpers import readme
+    from helpers.paths import PROJECT_ROOT
+    from helpers.sweep import main
+
     variants = write_variants(tmp_path / "variants.yaml", {"hard": {"distill_loss": "hard"},
                                                            "soft": {"distill_loss": "soft", "temperature": 3.0}})
     out = sweep("smoke", variants, "mini", {"workdir": str(tmp_path)}, seeds=[7])
@@ -24,28 +30,82 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
     best = runs.sort_values("val_acc", ascending=False, kind="stable")["variant"].iloc[0]  # from the runs themselves
     assert table.set_index("variant").loc[best, "chosen"] == "yes" and (table["chosen"] == "yes").sum() == 1
     assert sorted(table["variant"]) == ["hard", "soft"] and (table["seeds"] == 1).all()
-    for variant in ("hard", "soft"):  # the test split was never scored while choosing
+    assert (table["minutes_mean"] > 0).all()  # each variant's time, from its run.json
+    for variant in ("hard", "soft"):  # no model met a test label while choosing
         metrics = json.loads((tmp_path / f"results/mini-{variant}-s7/metrics.json").read_text())
         assert metrics["test_scored"] is False and metrics["models"] == {} and metrics["validation"]["n"] == 12
+        assert set(metrics["weights"]) == {"student"} and len(metrics["weights"]["student"]) == 20
+        executed = (tmp_path / f"results/mini-{variant}-s7/notebooks/02_teacher_annotate.ipynb").read_text()
+        assert "'test'" not in executed.split("How the teacher labelled")[1]  # 02 shows validation only
     assert table["test_acc_mean"].isna().all() and table["n_test"].isna().all()
     text = (out / "sweep.md").read_text()
     assert "12 / -" in text and "distill_loss=soft, temperature=3.0" in text and "Ranked by validation accuracy" in text
+    assert "minutes per run" in text
     summary = json.loads((out / "sweep.json").read_text())
     assert summary["seeds"] == [7] and "validation" in summary["chosen_by"]
+    sweep_record = (out / "sweep.json").read_text()
 
-    final = pd.read_csv(sweep("smoke", variants, "mini", {"workdir": str(tmp_path)}, seeds=[7], final=True) / "sweep.csv")
-    final = final.set_index("variant")
-    other = ({"hard", "soft"} - {best}).pop()
-    assert final.loc[best, "n_test"] == 20 and 0 <= final.loc[best, "test_acc_mean"] <= 1
-    assert pd.isna(final.loc[other, "test_acc_mean"])  # only the chosen variant is looked at on test
-    assert final.loc[best, "chosen"] == "yes"
-    record = json.loads((tmp_path / f"results/mini-{best}-s7/run.json").read_text())
+    chosen = tmp_path / f"results/mini-{best}-s7"
+    validated = json.loads((chosen / "metrics.json").read_text())
+    steps_before = json.loads((chosen / "run.json").read_text())["steps"]
+    checkpoints = sorted(path for path in (tmp_path / f"models/mini-{best}-s7").rglob("*")
+                         if path.is_file() and path.name != "README.md")  # 04 rewrites the model card, nothing else
+    stamps = {path: path.stat().st_mtime_ns for path in checkpoints}
+    capsys.readouterr()
+    # the README's workflow, as written: the sweep over seeds, then --final (no --seeds: the recorded ones)
+    assert main(["--profile", "smoke", "--variants", variants, "--name", "mini", "--final",
+                 "--set", f"workdir={tmp_path}"]) == 0
+    log = capsys.readouterr().out
+    assert "seeds 7" in log and "[1/1] 04_evaluate_plot" in log and "03_train_student" not in log
+    assert {path: path.stat().st_mtime_ns for path in checkpoints} == stamps  # no weight, no checkpoint rewritten
+    final = json.loads((chosen / "metrics.json").read_text())
+    assert final["test_scored"] is True and final["n_test"] == 20
+    assert final["weights"] == validated["weights"]  # the very weights validated ...
+    assert final["validation"] == validated["validation"]  # ... reproduce validation to every digit ...
+    assert final["precision"]["student"]["precision"] == validated["precision"]["student"]["precision"]
+    record = json.loads((chosen / "run.json").read_text())
     assert record["parameters"]["score_test"] is True
+    assert [s for s in record["steps"] if s["notebook"] != "04_evaluate_plot" and s["notebook"] != "report"] == \
+        [s for s in steps_before if s["notebook"] not in ("04_evaluate_plot", "report")]  # 01-03 not rerun
+    assert (out / "sweep.json").read_text() == sweep_record  # the choice stands as recorded
+    table = pd.read_csv(out / "sweep.csv").set_index("variant")
+    other = ({"hard", "soft"} - {best}).pop()
+    assert table.loc[best, "n_test"] == 20 and 0 <= table.loc[best, "test_acc_mean"] <= 1
+    assert pd.isna(table.loc[other, "test_acc_mean"])  # only the chosen variant is looked at on test
+    assert table.loc[best, "chosen"] == "yes"
 
-    again = sweep("smoke", variants, "mini", {"workdir": str(tmp_path)}, seeds=[7, 8], run_nothing=True)
-    assert not (tmp_path / "results/mini-hard-s8").exists()  # tabulated only what had finished
-    again_table = pd.read_csv(again / "sweep.csv").set_index("variant")
-    assert (again_table["seeds"] == 1).all() and "s8: not run" in again_table.loc["hard", "runs"]
+    # a run the recorded sweep lists but that is stale (another seed's copy) is left out and named, never tabulated
+    shutil.copytree(chosen, tmp_path / f"results/mini-{best}-s8")
+    record = json.loads(sweep_record)
+    record["runs"].append({**record["runs"][0], "variant": best, "seed": 8})
+    (out / "sweep.json").write_text(json.dumps(record))
+    monkeypatch.setattr(readme, "PROJECT_ROOT", tmp_path)
+    monkeypatch.setattr(readme, "resolve", lambda path: tmp_path / path)
+    shutil.copy(PROJECT_ROOT / "README.md", tmp_path / "README.md")
+    assert readme.main(["--sweep", "mini", "--workdir", str(tmp_path)]) == 0
+    written = (tmp_path / "README.md").read_text()
+    assert "**1 seed(s)** (7)" in written and f"mini-{best}-s8: other parameters" in written
+    assert f"mini-{best}-s8: other parameters" in capsys.readouterr().err
+
+
+def test_final_refuses_weights_that_are_not_the_ones_validated(tmp_path, monkeypatch):
+    from helpers.errors import UserError
+    from helpers.paths import write_json
+    from helpers.sweep import score_on_test
+
+    results = tmp_path / "results" / "r"
+    write_json({"test_scored": False, "weights": {"student": "0" * 20}}, results / "metrics.json")
+    monkeypatch.setattr("helpers.models.model_identity", lambda name: {"files_sha256": "1" * 20})
+    with pytest.raises(UserError, match="not those validated"):
+        score_on_test("smoke", results, {"workdir": str(tmp_path), "run_name": "r"})
+    assert not (results / "metrics_validation.json").exists()
+
+
+def test_final_without_a_recorded_sweep_says_so_in_one_line(tmp_path, capsys):
+    from helpers.sweep import main
+
+    assert main(["--profile", "smoke", "--final", "--set", f"workdir={tmp_path}"]) == 1
+    assert "run the sweep first" in capsys.readouterr().err
 
 
 def test_a_failed_or_stale_run_is_listed_and_never_tabulated_or_chosen(tmp_path):

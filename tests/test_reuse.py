@@ -1,0 +1,67 @@
+"""Work done once: the gold ceiling trained once per key, each split tokenised once per tokenizer and length rule,
+students' predictions kept for the weights that made them."""
+
+import json
+
+import helpers.inference as inference
+from helpers.run import run
+
+
+def test_a_second_run_reuses_the_gold_ceiling_and_a_changed_key_trains_one(smoke_run):
+    workdir, _ = smoke_run
+    models = workdir / "models"
+    again = run("smoke", {"workdir": str(workdir), "run_name": "smoke-again", "gold_ceiling": True},
+                steps=["01", "02", "03"])
+    log = (again / "notebooks" / "03_train_student.ipynb").read_text()
+    assert "gold ceiling: reused from the cache" in log
+    assert not (models / "smoke-again" / "checkpoints_gold").exists()  # no training step was taken
+    same = json.loads((models / "smoke-again/gold_supervised/training.json").read_text())
+    assert same == json.loads((models / "smoke/gold_supervised/training.json").read_text())
+    assert (models / "smoke-again/gold_supervised/model.safetensors").read_bytes() == \
+        (models / "smoke/gold_supervised/model.safetensors").read_bytes()
+    changed = run("smoke", {"workdir": str(workdir), "run_name": "smoke-fewer-gold", "gold_ceiling": True,
+                            "n_gold": 20}, steps=["01", "02", "03"])
+    assert "gold ceiling: reused" not in (changed / "notebooks" / "03_train_student.ipynb").read_text()
+    assert any((models / "smoke-fewer-gold" / "checkpoints_gold").glob("checkpoint-*"))  # trained: another key
+
+
+def test_each_split_is_tokenised_once_per_tokenizer_and_length_rule(smoke_run, monkeypatch):
+    from helpers.data import read_reviews
+    from helpers.evaluate import load_students, model_probs
+    from helpers.paths import RunPaths
+
+    workdir, _ = smoke_run
+    paths = RunPaths.of(str(workdir), "smoke")
+    calls = []
+    real = inference._encode
+    monkeypatch.setattr(inference, "_encoded", {})
+    monkeypatch.setattr(inference, "_encode", lambda tokenizer, texts, *rule: calls.append((len(texts), rule))
+                        or real(tokenizer, texts, *rule))
+    students = load_students(paths, True, "fp32", None, device="cpu")
+    assert students["student"].tokenizer is not students["gold_supervised"].tokenizer  # loaded apart ...
+    for split in ("validation", "test"):
+        frame = read_reviews(paths.annotated(split))
+        for name, student in students.items():
+            student._cached = lambda texts: None  # score for real: no prediction cache
+        probs = model_probs(students, frame, frame["label"].to_numpy(), split)
+        assert probs["student"].shape == probs["gold_supervised"].shape == (len(frame), 3)
+    assert calls == [(16, (64, "head", 128)), (40, (64, "head", 128))]  # ... tokenised once for both models
+
+
+def test_a_students_predictions_are_kept_for_its_weights_and_reused(smoke_run, monkeypatch):
+    import numpy as np
+
+    from helpers.data import read_reviews
+    from helpers.paths import RunPaths
+    from helpers.student import SavedStudent
+
+    workdir, _ = smoke_run
+    paths = RunPaths.of(str(workdir), "smoke")
+    texts = read_reviews(paths.annotated("test"))["text"].tolist()[:10]
+    first = SavedStudent(paths.student, "cpu", cache_root=workdir / "fresh-cache")
+    probs = first.predict(texts)
+    second = SavedStudent(paths.student, "cpu", cache_root=workdir / "fresh-cache")
+    monkeypatch.setattr(second, "score", lambda *a, **k: (_ for _ in ()).throw(AssertionError("scored again")))
+    np.testing.assert_array_equal(second.predict(texts), probs)
+    other = SavedStudent(paths.gold_student, "cpu", cache_root=workdir / "fresh-cache")  # other weights: scored
+    assert other._cached(texts) != second._cached(texts)
