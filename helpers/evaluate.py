@@ -56,7 +56,58 @@ def score_run(students: dict[str, SavedStudent], test: pd.DataFrame | None, vali
                           {"teacher": {"precision": teacher_precision}, **{n: s.verdict for n, s in students.items()}},
                           test_sample, {n: s.weights for n, s in students.items()},
                           {n: s.settings.get("train_precision_used") for n, s in students.items()})
+    headline_frame, headline_split = (test, "test") if test is not None else (validation, "validation")
+    metrics["no_stated_rating"] = {"split": headline_split, **without_stated_rating(headline_frame, probs)}
+    if any(column.startswith(SOURCE_PREFIX) for column in validation):
+        metrics["sources"] = {split: source_metrics(frame) for split, frame in
+                              (("validation", validation), ("test", test)) if frame is not None}
+        metrics["source_agreement"] = {"split": headline_split, "pairs": source_agreement(headline_frame)}
     return metrics, probs
+
+
+SOURCE_PREFIX = "source_"  # 02 writes each label source's normalised score in a column source_<name>
+
+
+def source_columns(frame: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Each label source's normalised score on `frame` (NaN where it abstains), by source name."""
+    return {c.removeprefix(SOURCE_PREFIX): pd.to_numeric(frame[c].replace("", np.nan)).to_numpy(np.float64)
+            for c in frame if c.startswith(SOURCE_PREFIX)}  # an abstention is an empty CSV cell
+
+
+def source_metrics(frame: pd.DataFrame) -> dict[str, dict]:
+    """Per source: how many reviews it speaks on (coverage) and how often it is right there (score >= 0 is positive,
+    as the headline rule)."""
+    gold = frame["label"].to_numpy()
+    out = {}
+    for name, scores in source_columns(frame).items():
+        speaks = ~np.isnan(scores)
+        right = (scores[speaks] >= 0).astype(int) == gold[speaks]
+        out[name] = {"n": int(len(frame)), "coverage": float(speaks.mean()) if len(frame) else 0.0,
+                     "accuracy_where_it_speaks": float(right.mean()) if speaks.any() else None}
+    return out
+
+
+def source_agreement(frame: pd.DataFrame) -> dict[str, dict[str, float | None]]:
+    """For each pair of sources, the share of reviews on which both speak that they call the same way."""
+    calls = {name: np.where(np.isnan(s), np.nan, (s >= 0).astype(float)) for name, s in source_columns(frame).items()}
+    return {a: {b: (float(np.mean(calls[a][both] == calls[b][both])) if (both := ~np.isnan(calls[a]) & ~np.isnan(calls[b])).any()
+                    else None) for b in calls} for a in calls}
+
+
+def without_stated_rating(frame: pd.DataFrame, probs: dict[str, np.ndarray]) -> dict:
+    """Every model's accuracy on the reviews that state no rating out of 10: IMDB's labels come from the reviewers'
+    ratings, so a review that states one nearly gives its label away."""
+    from .metrics import bootstrap_ci, to_binary
+    from .sources.rating import stated_rating
+
+    keep = np.array([stated_rating(text) is None for text in frame["text"]], dtype=bool)
+    gold = frame["label"].to_numpy()[keep]
+    models = {}
+    for name, p in probs.items():
+        right = to_binary(p[keep]) == gold
+        models[name] = {"accuracy": float(right.mean()) if keep.any() else None,
+                        "accuracy_ci95": bootstrap_ci(right) if keep.any() else None}
+    return {"n": int(keep.sum()), "share": float(keep.mean()) if len(keep) else 0.0, "models": models}
 
 
 def predictions_frame(frame: pd.DataFrame, probs: dict[str, np.ndarray]) -> pd.DataFrame:

@@ -144,6 +144,20 @@ def agreement_heatmap(teacher_labels, student_labels, path: Path):
     return fig
 
 
+def source_agreement(pairs: dict, coverage: dict, path: Path, split: str):
+    """Each pair of label sources: the share of reviews both speak on that they call the same way; each source's
+    coverage in its label."""
+    style()
+    table = pd.DataFrame(pairs).astype(float)
+    names = [f"{name} ({coverage[name]['coverage']:.0%})" for name in table.index]
+    table.index, table.columns = names, names
+    fig, ax = plt.subplots(figsize=(1.2 * len(names) + 2.5, 1.0 * len(names) + 1.5))
+    sns.heatmap(table, annot=True, fmt=".0%", cmap="Blues", vmin=0.5, vmax=1, cbar=False, ax=ax)
+    ax.set(title=f"Label sources: agreement where both speak ({split}; coverage in brackets)")
+    save(fig, path)
+    return fig
+
+
 def speed_and_size(bench: dict, path: Path):
     """Student vs teacher architecture: inference throughput and size, from the benchmark's results."""
     style()

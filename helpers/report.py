@@ -29,6 +29,7 @@ FIGURES = {
     "training_curves.png": "Training loss per step and validation accuracy after each epoch.",
     "accuracy_by_length.png": "Accuracy by review length in words.",
     "agreement.png": "Teacher-student agreement on the 3-class labels.",
+    "source_agreement.png": "Label sources: agreement of each pair where both speak, and each one's coverage.",
     "speed_and_size.png": "Student vs teacher architecture: throughput and size (from the benchmark).",
 }
 

@@ -262,9 +262,12 @@ def annotate(teacher, texts: Sequence[str], cache_root: Path, chunk_size: int = 
     return np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, len(columns)), np.float32)
 
 
-def annotation_frame(reviews: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
-    """`reviews` with the teacher's label and per-class probabilities appended."""
+def annotation_frame(reviews: pd.DataFrame, probs: np.ndarray, extra: pd.DataFrame | None = None) -> pd.DataFrame:
+    """`reviews` with the teacher's label and per-class probabilities appended (and `extra` columns, e.g. each
+    label source's score)."""
     frame = reviews.copy()
     frame["teacher_label"] = np.array(CLASSES)[probs.argmax(axis=1)]
     frame[PROB_COLUMNS] = probs
+    if extra is not None:
+        frame[list(extra.columns)] = extra.to_numpy()
     return frame

@@ -1,0 +1,92 @@
+"""The teacher made of label sources: it annotates like any teacher (notebook 02, the annotation cache), and keeps
+each source's own scores, cached apart, so that a sweep changing how they combine recomputes no source."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..teacher import annotate, content_key
+from . import build
+from .combine import SHARPNESS, combine, probabilities, rank_normaliser
+
+
+class _Column:
+    """A source seen by `teacher.annotate`: its settings are the cache key, its score one column."""
+
+    def __init__(self, source):
+        self.source, self.fingerprint = source, source.settings
+
+    def predict(self, texts, progress=None) -> np.ndarray:
+        return np.asarray(self.source.score(texts, progress), dtype=np.float32)[:, None]
+
+
+class SourcesTeacher:
+    """Label sources `names` combined without gold labels (`combine`): rank-normalised over the pool, averaged where
+    they speak, a stated rating overriding them; two classes with a probability.
+
+    `splits` maps each split's name to its texts; every source scores them all once (cached per source), and the
+    normalisation is fitted on the `pool` splits."""
+
+    precision = "n/a"
+
+    def __init__(self, names: list[str], settings: dict, cache_root: Path, splits: dict[str, list[str]],
+                 pool: tuple[str, ...] = ("train", "unsupervised"), override: str = "rating"):
+        self.names, self.override = list(names), override if override in names else None
+        self.sources = {name: build(name, settings) for name in self.names}
+        self._raw: dict[str, dict[str, float]] = {name: {} for name in self.names}
+        for split, texts in splits.items():
+            for name, source in self.sources.items():
+                scores = annotate(_Column(source), texts, Path(cache_root) / "sources", desc=f"{split}: {name}",
+                                  columns=["score"])[:, 0]
+                self._raw[name].update(zip(map(content_key, texts), scores.astype(np.float64)))
+        pool_texts = [t for split in pool for t in splits.get(split, [])]
+        self.normalisers = {name: rank_normaliser(self.raw(pool_texts)[name]) for name in self.names}
+        self.fingerprint = {"teacher": "sources", "sources": [s.settings for s in self.sources.values()],
+                            "override": self.override, "sharpness": SHARPNESS, "pool": content_key(pool_texts)}
+
+    def raw(self, texts) -> dict[str, np.ndarray]:
+        """Each source's own score per text (NaN: it abstains)."""
+        keys = [content_key(t) for t in texts]
+        return {name: np.array([self._raw[name][k] for k in keys], dtype=np.float64) for name in self.names}
+
+    def normalised(self, texts) -> dict[str, np.ndarray]:
+        """Each source's score as its rank over the pool, in [-1, 1] (NaN: it abstains)."""
+        return {name: self.normalisers[name](scores) for name, scores in self.raw(texts).items()}
+
+    def predict(self, texts, progress=None) -> np.ndarray:
+        """The combined teacher's class probabilities (negative, 0, positive) per text."""
+        probs = probabilities(combine(self.normalised(list(texts)), self.override))
+        if progress is not None:
+            progress.update(len(probs))
+        return probs
+
+    def columns(self, texts) -> pd.DataFrame:
+        """`source_<name>`: each source's normalised score per text, for the report (NaN where it abstains)."""
+        return pd.DataFrame({f"source_{name}": scores for name, scores in self.normalised(list(texts)).items()})
+
+    def close(self) -> None:
+        """Stop VADER's worker processes, if any."""
+        for source in self.sources.values():
+            vader = getattr(source, "_vader", None)
+            if vader is not None:
+                vader.close()
+
+
+def source_settings(params: dict) -> dict:
+    """What the sources need from notebook 02's parameters `params`."""
+    return {"workers": params["teacher_workers"], "student": params["student"],
+            "positive": params["zeroshot_positive"], "negative": params["zeroshot_negative"],
+            "max_length": params["zeroshot_max_length"], "device": params["device"],
+            "precision": "fp32" if params["precision"] == "auto" else params["precision"],
+            "model": params["teacher"], "truncation": params["teacher_truncation"]}
+
+
+def sources_teacher(names: str, settings: dict, cache_root: Path, reviews: dict[str, pd.DataFrame]) -> SourcesTeacher:
+    """The teacher made of the sources `names` ('vader_sentences,zeroshot,rating') over every split of `reviews`."""
+    from . import parse_sources
+
+    return SourcesTeacher(parse_sources(names), settings, cache_root,
+                          {split: frame["text"].tolist() for split, frame in reviews.items()})

