@@ -41,7 +41,7 @@ RULE = {"min_agreement": MIN_AGREEMENT, "max_accuracy_loss": MAX_ACCURACY_LOSS, 
 
 TRAIN_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
-Scorer = Callable[[str, Sequence[str]], np.ndarray]  # (precision, texts) -> 3-class probabilities
+Scorer = Callable[..., np.ndarray]  # (precision, texts, progress bar=None) -> 3-class probabilities
 
 
 def pass_probability(reviews: int, disagreement: float) -> float:
@@ -101,19 +101,27 @@ def choose_precision(score: Scorer, device: torch.device, texts: Sequence[str], 
     timing_texts = texts if device.type == "cuda" else texts[:TIMING_REVIEWS]
     timings, _ = compare({name: (lambda name=name: score(name, timing_texts)) for name in ["fp32", *candidates]},
                          TIMING_REPEATS.get(device.type, 3))
-    probs = {"fp32": score("fp32", texts)}
+    probs = {"fp32": _scored(score, "fp32", texts)}
     verdict.update(reviews=len(texts), timed_reviews=len(timing_texts))
     verdict["candidates"]["fp32"] = _timing_entry(timings["fp32"])
     for name in sorted(candidates, key=lambda n: timings[n]["median_s"]):
         entry = {**_timing_entry(timings[name]), "speedup": round(timings["fp32"]["median_s"] / timings[name]["median_s"], 3),
                  "clearly_faster": clearly_faster(timings[name], timings["fp32"], MIN_SPEEDUP)}
         if entry["clearly_faster"] and decide(verdict["candidates"]) == "fp32":
-            probs[name] = score(name, texts)
+            probs[name] = _scored(score, name, texts)
             entry.update(judge(probs["fp32"], probs[name], gold))
         verdict["candidates"][name] = entry
     verdict["precision"] = decide(verdict["candidates"])
     verdict["how"] = describe(verdict)
     return verdict, probs
+
+
+def _scored(score: Scorer, name: str, texts: list[str]) -> np.ndarray:
+    """`score` at `name` over the check reviews, with a progress bar (a pass takes a minute on a CPU)."""
+    from .progress import progress
+
+    with progress(len(texts), f"precision check: {name}") as bar:
+        return score(name, texts, bar)
 
 
 def _timing_entry(timing: dict) -> dict:

@@ -33,7 +33,8 @@ def reviews(mini_imdb):
 
 def scorer(model, tokenizer, max_length=64):
     """(precision, texts) -> probabilities, as a saved student scores."""
-    return lambda name, texts: predict_proba(at_precision(model, name), tokenizer, texts, max_length, precision=name)
+    return lambda name, texts, bar=None: predict_proba(at_precision(model, name), tokenizer, texts, max_length, 0, bar,
+                                                       precision=name)
 
 
 @pytest.mark.parametrize("name, tolerance", [("fp32", 0.0), ("bf16", 0.05), ("int8", 0.05)])
@@ -111,7 +112,7 @@ def flipping(model, tokenizer, flip: bool):
     """A scorer whose int8 turns every headline label round when `flip`."""
     real = scorer(model, tokenizer)
 
-    def score(name, texts):
+    def score(name, texts, bar=None):
         probs = real("fp32", texts)
         return np.eye(3, dtype=np.float32)[np.where(to_binary(probs) == 1, 0, 2)] if flip and name == "int8" else probs
     return score
