@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .calibrate import calibration_metrics
 from .metrics import MAPPINGS, collapse_notes, compare_models, majority_probs, score
 from .paths import RunPaths
 from .precision import MIN_CHECK_REVIEWS
@@ -57,6 +58,8 @@ def score_run(students: dict[str, SavedStudent], test: pd.DataFrame | None, vali
                           test_sample, {n: s.weights for n, s in students.items()},
                           {n: s.settings.get("train_precision_used") for n, s in students.items()})
     headline_frame, headline_split = (test, "test") if test is not None else (validation, "validation")
+    metrics["calibration"] = calibration_metrics(students["student"].settings, headline_frame["label"].to_numpy(),
+                                                 probs["student"], headline_split)
     metrics["no_stated_rating"] = {"split": headline_split, **without_stated_rating(headline_frame, probs)}
     if any(column.startswith(SOURCE_PREFIX) for column in validation):
         metrics["sources"] = {split: source_metrics(frame) for split, frame in

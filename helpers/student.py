@@ -38,6 +38,8 @@ class TrainConfig:
     epochs: float = field(default=10, metadata={"help": "passes over the teacher-labelled training reviews"})
     learning_rate: float = field(default=5e-5, metadata={"help": "peak AdamW learning rate, linear decay"})
     batch_size: int = field(default=8, metadata={"help": "reviews per training step (per device)"})
+    warmup: float = field(default=0.0, metadata={"help": "share of the steps over which the learning rate warms up "
+                                                          "linearly from 0 (0: none)"})
     max_length: int = field(default=256, metadata={"help": "tokens kept per review"})
     truncation: str = field(default="head", metadata={"help": "'head', or 'head_tail': first head_tokens + last tokens"})
     head_tokens: int = field(default=128, metadata={"help": "tokens kept from the start with head_tail"})
@@ -133,6 +135,7 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
         output_dir=str(checkpoints),
         num_train_epochs=config.epochs,
         learning_rate=config.learning_rate,
+        warmup_steps=config.warmup,  # a float below 1 is a share of the training steps (transformers 5)
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.eval_batch_size or 64,
         eval_strategy="epoch" if eval_set is not None else "no",

@@ -76,6 +76,19 @@ def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.Data
     return distil(paths, p, relabelled(pool, student_probs, p["self_train_teacher_weight"]), validation, round_)
 
 
+def calibrate(paths: RunPaths, p: dict, validation: pd.DataFrame) -> dict | None:
+    """Fold one temperature, fitted on validation, into the saved student (its final round); None without
+    validation reviews."""
+    from .calibrate import calibrate_student
+
+    if not len(validation):
+        return None
+    record = calibrate_student(paths.student, validation, p["device"])
+    print(f"calibration: temperature {record['temperature']:.3f} fitted on {record['fitted_on']}; validation ECE "
+          f"{record['ece_validation_before']:.3f} -> {record['ece_validation_after']:.3f}")
+    return record
+
+
 def gold_ceiling(paths: RunPaths, p: dict, train: pd.DataFrame, validation: pd.DataFrame):
     """The same student and settings trained on true labels of (the first `n_gold` of) the train sample.
 
@@ -151,6 +164,8 @@ def train(profile: str, overrides: dict) -> RunPaths:
     distil(paths, p, pool, validation)
     for round_ in range(1, p["self_train_rounds"] + 1):
         self_train(paths, p, pool, validation, round_)
+    if p["calibrate"]:
+        calibrate(paths, p, validation)
     if p["gold_ceiling"]:
         gold_ceiling(paths, p, train_set, validation)
     return paths
