@@ -201,6 +201,19 @@ def quiet_transformers():
         logging.set_verbosity(level)
 
 
+def weights_hash(folder: Path) -> str:
+    """The hash of a saved model's config and weights alone: not of the Trainer's arguments (training_args.bin holds
+    the run's paths) or the model card, so the same weights saved by two runs hash the same."""
+    digest = hashlib.sha256()
+    for file in sorted(Path(folder).iterdir()):
+        if file.name == "config.json" or file.suffix == ".safetensors":
+            digest.update(file.name.encode())
+            with open(file, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:20]
+
+
 class SavedStudent:
     """A saved student, loaded once, that scores texts truncated the way it was trained, at one precision."""
 
@@ -209,7 +222,7 @@ class SavedStudent:
 
         self.folder, self.batch_size, self.cache_root = Path(folder), batch_size, cache_root
         self.settings = read_json(self.folder / TRAINING_FILE)
-        self.weights = model_identity(str(self.folder))["files_sha256"]  # what --final checks it scores
+        self.weights = weights_hash(self.folder)  # what --final checks it scores
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
         self.model = AutoModelForSequenceClassification.from_pretrained(str(folder)).to(pick_device(device))
         self.device = next(self.model.parameters()).device

@@ -245,7 +245,7 @@ def finalise(profile: str, name: str, overrides: dict, seeds: list[int] | None =
 def score_on_test(profile: str, results: Path, params: dict) -> None:
     """Notebook 04 alone with `score_test`, after checking the weights are those validated; then check that the
     validation figures and precisions came out the same. A run already scored this way is kept."""
-    from .models import model_identity
+    from .student import weights_hash
 
     metrics, validated_file = read_json(results / "metrics.json"), results / VALIDATED
     if metrics.get("test_scored"):
@@ -258,7 +258,7 @@ def score_on_test(profile: str, results: Path, params: dict) -> None:
     paths = RunPaths.of(params.get("workdir", "."), params["run_name"])
     folders = {"student": paths.student, "gold_supervised": paths.gold_student}
     changed = [name for name, digest in metrics["weights"].items()
-               if model_identity(str(folders[name]))["files_sha256"] != digest]
+               if weights_hash(folders[name]) != digest]
     if changed:
         raise UserError(f"{params['run_name']}: the weights of {', '.join(changed)} are not those validated: "
                         "rerun the variant, then --final")

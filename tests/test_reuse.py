@@ -65,3 +65,21 @@ def test_a_students_predictions_are_kept_for_its_weights_and_reused(smoke_run, m
     np.testing.assert_array_equal(second.predict(texts), probs)
     other = SavedStudent(paths.gold_student, "cpu", cache_root=workdir / "fresh-cache")  # other weights: scored
     assert other._cached(texts) != second._cached(texts)
+
+
+def test_the_weights_hash_is_of_the_weights_not_of_the_run_that_saved_them(smoke_run, tmp_path):
+    import shutil
+
+    from helpers.student import weights_hash
+
+    workdir, _ = smoke_run
+    saved = workdir / "models/smoke/distilled_sentiment"
+    copy = shutil.copytree(saved, tmp_path / "elsewhere")
+    (copy / "training_args.bin").write_bytes(b"another run's paths")  # the Trainer's arguments name the run
+    (copy / "README.md").write_text("another card")
+    assert weights_hash(copy) == weights_hash(saved)
+    weights = next(copy.glob("*.safetensors"))
+    data = bytearray(weights.read_bytes())
+    data[-1] ^= 1  # one bit of the weights
+    weights.write_bytes(bytes(data))
+    assert weights_hash(copy) != weights_hash(saved)

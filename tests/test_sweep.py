@@ -98,7 +98,7 @@ def test_final_refuses_weights_that_are_not_the_ones_validated(tmp_path, monkeyp
 
     results = tmp_path / "results" / "r"
     write_json({"test_scored": False, "weights": {"student": "0" * 20}}, results / "metrics.json")
-    monkeypatch.setattr("helpers.models.model_identity", lambda name: {"files_sha256": "1" * 20})
+    monkeypatch.setattr("helpers.student.weights_hash", lambda folder: "1" * 20)
     with pytest.raises(UserError, match="not those validated"):
         score_on_test("smoke", results, {"workdir": str(tmp_path), "run_name": "r"})
     assert not (results / "metrics_validation.json").exists()
