@@ -9,7 +9,7 @@ import pandas as pd
 from .calibrate import calibration_metrics
 from .metrics import MAPPINGS, collapse_notes, compare_models, majority_probs, score
 from .paths import RunPaths
-from .precision import MIN_CHECK_REVIEWS
+from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .student import SavedStudent
 from .teacher import PROB_COLUMNS
 
@@ -22,9 +22,8 @@ def load_students(paths: RunPaths, gold_ceiling: bool, precision: str, check: pd
     these weights on this device. The ceiling scores at the student's precision, so that their paired comparison
     compares models, not precisions."""
     students = {"student": SavedStudent(paths.student, device, batch_size, paths.cache)}
-    verdict = students["student"].settle(precision, check, paths.cache, min_check_reviews)
-    print(f"student scores at {verdict['how']}" + (" [verdict recorded earlier for these weights on this device]"
-                                                   if verdict.get("reused") else ""))
+    verdict = students["student"].settle(precision, check, min_check_reviews)
+    print(f"student scores at {verdict_line(verdict)}")
     if gold_ceiling:
         students["gold_supervised"] = SavedStudent(paths.gold_student, device, batch_size, paths.cache)
         students["gold_supervised"].use({**verdict, "how": f"{verdict['precision']}, as the student (one precision "

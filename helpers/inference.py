@@ -151,7 +151,7 @@ def at_precision(model, precision: str):
         return quantize_dynamic(copy.deepcopy(model).eval(), {torch.nn.Linear: per_channel_dynamic_qconfig})
 
 
-def _autocast(device: torch.device, precision: str):
+def autocast(device: torch.device, precision: str):
     """Autocast to bf16 or fp16, or nothing for fp32 and int8."""
     dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(precision)
     return torch.autocast(device.type, dtype=dtype) if dtype else contextlib.nullcontext()
@@ -263,6 +263,6 @@ def _forward(model, tokenizer, batch_ids: list[list[int]], device: torch.device,
     pin = device.type == "cuda"
     enc = {k: (v.pin_memory() if pin else v).to(device, non_blocking=pin)
            for k, v in padded(batch_ids, tokenizer.pad_token_id or 0).items()}
-    with torch.inference_mode(), _autocast(device, precision):
+    with torch.inference_mode(), autocast(device, precision):
         logits = model(**enc).logits
     return torch.softmax(logits.float(), dim=-1)

@@ -35,11 +35,24 @@ def model_source(name: str) -> str:
     return name
 
 
+def files_digest(folder: Path, chosen) -> str:
+    """A short hash of the names and contents of the files in `folder` for which `chosen(path)` is true."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for file in sorted(Path(folder).iterdir()):
+        if file.is_file() and chosen(file):
+            digest.update(file.name.encode())
+            with open(file, "rb") as handle:
+                for block in iter(lambda: handle.read(1 << 22), b""):
+                    digest.update(block)
+    return digest.hexdigest()[:20]
+
+
 def model_identity(name: str) -> dict:
     """What tells two versions of a model apart: the hash of its config and weights (local folder or package),
     plus the package version; for a hub model its cached revision (commit hash) when known.
     """
-    import hashlib
     from importlib.metadata import PackageNotFoundError, version
 
     identity = {}
@@ -51,14 +64,8 @@ def model_identity(name: str) -> dict:
             identity["package_version"] = None
     source = Path(model_source(name))
     if source.is_dir():
-        digest = hashlib.sha256()
-        for file in sorted(source.iterdir()):
-            if file.suffix in (".json", ".safetensors", ".bin", ".txt", ".model") and file.is_file():
-                digest.update(file.name.encode())
-                with open(file, "rb") as handle:
-                    for block in iter(lambda: handle.read(1 << 22), b""):
-                        digest.update(block)
-        identity["files_sha256"] = digest.hexdigest()[:20]
+        identity["files_sha256"] = files_digest(source, lambda f: f.suffix in (".json", ".safetensors", ".bin", ".txt",
+                                                                                ".model"))
     else:
         identity["revision"] = hub_revision(name)
     return identity

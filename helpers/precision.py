@@ -149,6 +149,11 @@ def describe(verdict: dict) -> str:
             f"validation reviews: {'; '.join(parts)})")
 
 
+def verdict_line(verdict: dict) -> str:
+    """The verdict's one line, saying when it was recorded earlier rather than measured now."""
+    return verdict["how"] + (" [verdict recorded earlier for this model on this device]" if verdict.get("reused") else "")
+
+
 def settled(score: Scorer, device: torch.device, texts: Sequence[str], gold: Sequence[int], requested: str,
             cache_root: Path | None, identity: dict, min_reviews: int = MIN_CHECK_REVIEWS,
             ) -> tuple[dict, dict[str, np.ndarray], bool]:

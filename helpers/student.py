@@ -17,7 +17,7 @@ from .distill import DistillationTrainer, loss_weights
 from .distributed import barrier, is_main, rank_and_world
 from .inference import at_precision, encode, predict_proba
 from .metrics import headline, precision_line, to_binary
-from .models import from_pretrained, model_identity, pick_device
+from .models import files_digest, from_pretrained, model_identity, pick_device
 from .paths import atomic_path, plain_mode, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS, settled, training_precision
 from .progress import TrainingProgress, batch_mode, progress
@@ -204,14 +204,7 @@ def quiet_transformers():
 def weights_hash(folder: Path) -> str:
     """The hash of a saved model's config and weights alone: not of the Trainer's arguments (training_args.bin holds
     the run's paths) or the model card, so the same weights saved by two runs hash the same."""
-    digest = hashlib.sha256()
-    for file in sorted(Path(folder).iterdir()):
-        if file.name == "config.json" or file.suffix == ".safetensors":
-            digest.update(file.name.encode())
-            with open(file, "rb") as handle:
-                for block in iter(lambda: handle.read(1 << 22), b""):
-                    digest.update(block)
-    return digest.hexdigest()[:20]
+    return files_digest(folder, lambda file: file.name == "config.json" or file.suffix == ".safetensors")
 
 
 class SavedStudent:
@@ -239,13 +232,12 @@ class SavedStudent:
         return {"weights": self.weights, "batch_size": self.batch_size,
                 **{k: self.settings[k] for k in ("max_length", "truncation", "head_tokens")}}
 
-    def settle(self, requested: str, check: pd.DataFrame | None = None, cache_root: Path | None = None,
-               min_reviews: int = MIN_CHECK_REVIEWS) -> dict:
+    def settle(self, requested: str, check: pd.DataFrame | None = None, min_reviews: int = MIN_CHECK_REVIEWS) -> dict:
         """Fix the precision every later `predict` uses: `requested`, or for `auto` the verdict of
-        `precision.choose_precision` on `check`'s labelled reviews, remembered in `cache_root` for these weights
-        on this device. Returns the verdict (with `reused`: whether it came from the cache)."""
+        `precision.choose_precision` on `check`'s labelled reviews, remembered in the cache for these weights on
+        this device. Returns the verdict (with `reused`: whether it came from the cache)."""
         texts, gold = (check["text"].tolist(), check["label"].to_numpy()) if check is not None else ([], [])
-        verdict, probs, reused = settled(self.score, self.device, texts, gold, requested, cache_root,
+        verdict, probs, reused = settled(self.score, self.device, texts, gold, requested, self.cache_root,
                                          self.identity(), min_reviews)
         self.use(verdict)
         if self.precision in probs:  # the check already scored these reviews at this precision: keep them

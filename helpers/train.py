@@ -19,7 +19,7 @@ from .distill import training_targets
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError, UserError
 from .paths import RunPaths, read_json, write_json
-from .precision import MIN_CHECK_REVIEWS
+from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .student import TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, save_student, targets_key, train_student
 from .teacher import PROB_COLUMNS
 
@@ -68,10 +68,9 @@ def relabelled(pool: pd.DataFrame, student_probs: np.ndarray, teacher_weight: fl
 def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame, round_: int):
     """One self-training round: the current student relabels the pool; a fresh student learns from that."""
     student = SavedStudent(paths.student, p["device"], p.get("eval_batch_size", 0), paths.cache)
-    verdict = student.settle(p.get("precision", "fp32"), validation if len(validation) else None, paths.cache,
+    verdict = student.settle(p.get("precision", "fp32"), validation if len(validation) else None,
                              p.get("precision_check_reviews", MIN_CHECK_REVIEWS))
-    print(f"self-training {round_}: the student relabels the pool at {verdict['how']}"
-          + (" [verdict recorded earlier for these weights on this device]" if verdict.get("reused") else ""))
+    print(f"self-training {round_}: the student relabels the pool at {verdict_line(verdict)}")
     student_probs = student.predict(pool["text"], f"self-training {round_}: relabel pool")
     return distil(paths, p, relabelled(pool, student_probs, p["self_train_teacher_weight"]), validation, round_)
 

@@ -67,13 +67,6 @@ class SourcesTeacher:
         """`source_<name>`: each source's normalised score per text, for the report (NaN where it abstains)."""
         return pd.DataFrame({f"source_{name}": scores for name, scores in self.normalised(list(texts)).items()})
 
-    def close(self) -> None:
-        """Stop VADER's worker processes, if any."""
-        for source in self.sources.values():
-            vader = getattr(source, "_vader", None)
-            if vader is not None:
-                vader.close()
-
 
 def source_settings(params: dict) -> dict:
     """What the sources need from notebook 02's parameters `params`."""

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..inference import at_precision, encode, token_batches
+from ..inference import at_precision, autocast, encode, padded, token_batches, token_budget
 from ..models import from_pretrained, model_identity, model_source, pick_device
 
 POSITIVE = "A wonderful film, I loved it.|One of the best movies I have ever seen.|Brilliant acting and a great story."
@@ -58,10 +58,9 @@ class ZeroShot:
         """Unit-length embeddings (the encoder's pooling), length-sorted token-budget batches, in input order."""
         ids = encode(self.tokenizer, texts, self.max_length)
         out = np.zeros((len(ids), self.model.config.hidden_size), dtype=np.float32)
-        dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(self.precision)
-        for batch in token_batches(np.array([len(x) for x in ids]), 16_384 if self.device.type == "cpu" else 262_144):
-            enc = self.tokenizer.pad({"input_ids": [ids[i] for i in batch]}, return_tensors="pt").to(self.device)
-            with torch.inference_mode(), torch.autocast(self.device.type, dtype=dtype, enabled=dtype is not None):
+        for batch in token_batches(np.array([len(x) for x in ids]), token_budget(self.device)):
+            enc = {k: v.to(self.device) for k, v in padded([ids[i] for i in batch], self.tokenizer.pad_token_id or 0).items()}
+            with torch.inference_mode(), autocast(self.device, self.precision):
                 hidden = self.model(**enc).last_hidden_state.float()
             if self.pooling == "cls":
                 pooled = hidden[:, 0]
