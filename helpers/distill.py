@@ -53,11 +53,19 @@ def prior_correct(probs: np.ndarray, prior: np.ndarray | None, iterations: int =
     return q.astype(np.float32)
 
 
+def decided(probs: np.ndarray) -> np.ndarray:
+    """True where one class alone has the top probability (no tie between the two largest)."""
+    top_two = np.sort(probs, axis=1)[:, -2:]
+    return top_two[:, 1] - top_two[:, 0] > 1e-6
+
+
 def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: float = 0.0,
                      balance: str = "none", seed: int = 42, keep_top_fraction: float = 1.0) -> pd.DataFrame:
     """The teacher-labelled pool as training rows: `text`, `labels` (argmax), `teacher_probs`, `weight`.
 
-    In order: prior correction; dropping rows whose top probability is below `min_confidence`; keeping, within
+    In order: leaving out the reviews the teacher could not decide (two classes tie for the top: e.g. a teacher of
+    label sources where every source abstains; they carry no signal, and argmax would call them negative); prior
+    correction; dropping rows whose top probability is below `min_confidence`; keeping, within
     each teacher class, the `keep_top_fraction` most confident rows (a biased teacher is confident on different
     scales per class, so one threshold would empty a class); then balancing negative vs positive (IMDB has no
     neutral class, so neutral rows keep weight 1): `resample` draws the smaller class with replacement up to
@@ -69,6 +77,7 @@ def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: 
         raise ConfigError(f"balance {balance!r} is not one of {BALANCING}")
     if not 0 < keep_top_fraction <= 1:
         raise ConfigError(f"keep_top_fraction {keep_top_fraction} must be in (0, 1]")
+    pool = pool[decided(pool[PROB_COLUMNS].to_numpy(np.float32))]
     probs = prior_correct(pool[PROB_COLUMNS].to_numpy(np.float32), parse_prior(class_prior))
     rows = pd.DataFrame({"text": pool["text"].to_numpy(), "labels": probs.argmax(axis=1),
                          "teacher_probs": list(probs), "weight": 1.0, "confidence": probs.max(axis=1)})

@@ -149,7 +149,8 @@ def choices() -> dict[str, tuple]:
     from .precision import TRAIN_PRECISIONS
 
     return {"precision": PRECISIONS, "train_precision": TRAIN_PRECISIONS, "truncation": TRUNCATIONS,
-            "teacher_truncation": (*TRUNCATIONS, "chunks"), "distill_loss": LOSSES, "balance": BALANCING}
+            "teacher_truncation": (*TRUNCATIONS, "chunks"), "zeroshot_truncation": TRUNCATIONS,
+            "distill_loss": LOSSES, "balance": BALANCING}
 
 
 def _typed(name: str, value, kind: str):

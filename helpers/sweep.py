@@ -4,7 +4,7 @@
 `python -m helpers.sweep --profile offline --seeds 42 43 44` (no variants file: the profile itself, over seeds)
 
 Variants are scored on validation only (`score_test: false`): no model meets a test label while choosing.
-`--final` then scores the variant the recorded sweep chose, for the seeds it ran, on test: notebook 04 alone, on the
+`--final` then scores the variant the recorded sweep chose, for the seeds it ran, on test: the teacher annotates test (02), then 04 scores it, on the
 weights validated (their hashes are checked), at the precisions validated, training nothing; it refuses a run whose
 validation figures it does not reproduce to every digit. The test split is looked at once, for what is reported.
 """
@@ -222,7 +222,7 @@ def chosen_runs(profile: str, name: str, record: dict, chosen: str, workdir: str
 
 
 def finalise(profile: str, name: str, overrides: dict, seeds: list[int] | None = None) -> Path:
-    """Score the variant the recorded sweep chose on test, for its seeds (or `seeds`): notebook 04 alone, on the
+    """Score the variant the recorded sweep chose on test, for its seeds (or `seeds`): 02 annotates test, 04 scores it, on the
     very weights validated, at the precisions validated, training nothing; refused if a run is not finished, its
     weights changed, or the scoring does not reproduce its validation figures to every digit."""
     workdir = overrides.get("workdir", ".")
@@ -243,7 +243,8 @@ def finalise(profile: str, name: str, overrides: dict, seeds: list[int] | None =
 
 
 def score_on_test(profile: str, results: Path, params: dict) -> None:
-    """Notebook 04 alone with `score_test`, after checking the weights are those validated; then check that the
+    """Notebooks 02 (the teacher annotates test; every other split comes from its cache) and 04 with `score_test`,
+    after checking the weights are those validated; then check that the
     validation figures and precisions came out the same. A run already scored this way is kept."""
     from .student import weights_hash
 
@@ -263,7 +264,7 @@ def score_on_test(profile: str, results: Path, params: dict) -> None:
         raise UserError(f"{params['run_name']}: the weights of {', '.join(changed)} are not those validated: "
                         "rerun the variant, then --final")
     write_json(metrics, validated_file)
-    run(profile, {**params, "score_test": True}, steps=["04"])
+    run(profile, {**params, "score_test": True}, steps=["02", "04"])  # a validated run never annotated test
     differences = reproduced(metrics, read_json(results / "metrics.json"))
     if differences:
         (results / "metrics.json").rename(results / "metrics_final_rejected.json")
@@ -304,7 +305,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-run", action="store_true", help="only tabulate the runs that already finished")
     parser.add_argument("--final", action="store_true",
                         help="score the recorded sweep's chosen variant on test, for its seeds (or --seeds): "
-                             "notebook 04 alone, on the validated weights")
+                             "02 annotates test, 04 scores it, on the validated weights")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a parameter in every run")
     args = parser.parse_args(argv)

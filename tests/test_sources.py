@@ -102,3 +102,60 @@ def test_notebook_02_annotates_with_a_teacher_of_sources(tmp_path):
     assert {"source_vader_sentences", "source_rating"} <= set(annotated.columns)
     assert (annotated["p_neutral"] == 0).all() and annotated["source_rating"].isna().any()  # two classes; abstentions
     assert any((tmp_path / "data/cache/sources").iterdir())  # each source cached apart
+
+
+def test_a_stated_rating_keeps_its_own_scale_whatever_the_pool(tmp_path):
+    """Ranked over a pool of 73 high and 27 low ratings, a 7/10 came out negative and overrode the other sources."""
+    from helpers.sources.teacher import SourcesTeacher
+
+    pool = [f"Review {i}: great. 9/10" for i in range(73)] + [f"Review {i}: poor. 2/10" for i in range(27)]
+    teacher = SourcesTeacher(["rating"], {}, tmp_path, {"train": pool, "test": ["Decent enough. 7/10", "Weak. 4/10"]})
+    seven, four = teacher.normalised(["Decent enough. 7/10", "Weak. 4/10"])["rating"]
+    assert seven > 0 > four and seven == pytest.approx((7 - 5.5) / 4.5)
+    probs = teacher.predict(["Decent enough. 7/10"])
+    assert probs[0, 2] > 0.5
+
+
+def test_dates_are_not_read_as_ratings():
+    for date in ("Saw it 10/10/2005 at the cinema.", "Released 3/10/2004.", "On 2/10/10 I watched it.",
+                 "Seen 5/3/10."):
+        assert stated_rating(date) is None, date
+    assert stated_rating("Seen on 10/10/2005. My verdict: 8/10") == 8
+
+
+def test_a_tie_is_left_out_of_training_and_a_review_without_a_sentence_abstains():
+    import pandas as pd
+
+    from helpers.distill import training_targets
+    from helpers.sources.vader_sentences import weighted_mean
+
+    pool = pd.DataFrame({"text": ["tie", "pos", "neg", "all abstain"],
+                         "p_negative": [0.5, 0.1, 0.9, 0.5], "p_neutral": [0.0] * 4, "p_positive": [0.5, 0.9, 0.1, 0.5]})
+    rows = training_targets(pool)
+    assert sorted(rows["text"]) == ["neg", "pos"]  # argmax would have called both ties negative
+    assert np.isnan(weighted_mean([], 2.0))
+    assert np.isnan(VaderSentences(workers=1).score(["<br /><br />"])[0])
+
+
+def test_a_sources_setting_that_names_no_source_is_refused_in_one_line():
+    with pytest.raises(ConfigError, match="names no source"):
+        parse_sources(" , ")
+    assert parse_sources("") == []
+
+
+def test_the_model_source_reads_at_the_teachers_length_not_the_zeroshots(tiny_teacher):
+    from helpers.sources import build
+
+    source = build("model", {"model": str(tiny_teacher), "teacher_max_length": 40, "zeroshot_max_length": 128,
+                             "truncation": "head_tail", "head_tokens": 16, "device": "cpu"})
+    assert source.settings["max_length"] == 40 and source.settings["head_tokens"] == 16
+
+
+def test_the_sweeps_baseline_differs_from_the_other_sources_in_one_factor():
+    import yaml
+
+    from helpers.paths import PROJECT_ROOT
+
+    variants = yaml.safe_load((PROJECT_ROOT / "params/sources.yaml").read_text())["variants"]
+    assert variants["vader"] == {"teacher_sources": "vader"}  # a 2-class teacher of one source, like the others
+    assert all("teacher_sources" in changes for name, changes in variants.items() if name != "vader_teacher")

@@ -22,6 +22,9 @@ NAMES = ("vader", "vader_sentences", "rating", "zeroshot", "model")
 def parse_sources(text: str) -> list[str]:
     """'vader_sentences, zeroshot, rating' -> the source names, checked; '' -> []."""
     names = [name.strip() for name in text.split(",") if name.strip()]
+    if text.strip() and not names:
+        raise ConfigError(f"teacher_sources {text!r} names no source: give names such as 'vader_sentences,rating', "
+                          "or leave it empty for the single teacher")
     unknown = [name for name in names if name not in NAMES]
     if unknown:
         raise ConfigError(f"teacher_sources: unknown source(s) {', '.join(unknown)}; choose from {', '.join(NAMES)}")
@@ -47,11 +50,13 @@ def build(name: str, settings: dict):
     if name == "zeroshot":
         from .zeroshot import ZeroShot
 
-        return ZeroShot(settings["student"], settings["positive"], settings["negative"], settings.get("max_length", 128),
-                        settings.get("device", "auto"), settings.get("precision", "fp32"))
+        return ZeroShot(settings["student"], settings["positive"], settings["negative"], settings.get("zeroshot_max_length", 128),
+                        settings.get("device", "auto"), settings.get("precision", "fp32"),
+                        settings.get("zeroshot_truncation", "head"), settings.get("head_tokens", 128))
     if name == "model":
         from .model import Classifier
 
-        return Classifier(settings["model"], settings.get("max_length", 512), settings.get("device", "auto"),
-                          settings.get("truncation", "head"), settings.get("precision", "fp32"))
+        return Classifier(settings["model"], settings.get("teacher_max_length", 512), settings.get("device", "auto"),
+                          settings.get("truncation", "head"), settings.get("precision", "fp32"),
+                          settings.get("head_tokens", 128))
     raise ConfigError(f"unknown label source {name!r}; choose from {', '.join(NAMES)}")

@@ -14,8 +14,8 @@ class Classifier:
     name = "model"
 
     def __init__(self, model: str, max_length: int = 512, device: str = "auto", truncation: str = "head",
-                 precision: str = "fp32"):
-        self._teacher = HFTeacher(model, max_length, 0, device, truncation, precision=precision)
+                 precision: str = "fp32", head_tokens: int = 128):
+        self._teacher = HFTeacher(model, max_length, 0, device, truncation, head_tokens, precision=precision)
         self.settings = {"source": self.name, **self._teacher.fingerprint}
 
     def score(self, texts, progress=None) -> np.ndarray:

@@ -10,7 +10,9 @@ import re
 
 import numpy as np
 
-RATING = re.compile(r"(?<![\d.])(\d{1,2}(?:\.\d+)?)\s*(?:/|out\s+of)\s*10(?![\d])", re.IGNORECASE)
+# "N/10" or "N out of 10"; not a date: no digit, point or slash just before N ("5/3/10"), none after the 10
+# ("10/10/2005", "2/10/10")
+RATING = re.compile(r"(?<![\d./])(\d{1,2}(?:\.\d+)?)\s*(?:/|out\s+of)\s*10(?!\d|\s*/\s*\d)", re.IGNORECASE)
 UNDECIDED = (4.0, 7.0)  # ratings strictly between these say nothing IMDB counts (it keeps <= 4 and >= 7)
 
 
@@ -32,6 +34,7 @@ class Rating:
     """The review's own rating, where it states one."""
 
     name = "rating"
+    ranked = False  # a rating has its own zero (5.5, between IMDB's cut-offs): its scale is kept, never ranked
 
     def __init__(self):
         self.settings = {"source": self.name, "pattern": RATING.pattern, "undecided": UNDECIDED}

@@ -24,8 +24,9 @@ class _Column:
 
 
 class SourcesTeacher:
-    """Label sources `names` combined without gold labels (`combine`): rank-normalised over the pool, averaged where
-    they speak, a stated rating overriding them; two classes with a probability.
+    """Label sources `names` combined without gold labels (`combine`): rank-normalised over the pool (a stated
+    rating keeps its own scale), averaged where they speak, a stated rating overriding them; two classes with a
+    probability.
 
     `splits` maps each split's name to its texts; every source scores them all once (cached per source), and the
     normalisation is fitted on the `pool` splits."""
@@ -43,7 +44,9 @@ class SourcesTeacher:
                                   columns=["score"])[:, 0]
                 self._raw[name].update(zip(map(content_key, texts), scores.astype(np.float64)))
         pool_texts = [t for split in pool for t in splits.get(split, [])]
-        self.normalisers = {name: rank_normaliser(self.raw(pool_texts)[name]) for name in self.names}
+        pool_raw = self.raw(pool_texts)
+        self.normalisers = {name: rank_normaliser(pool_raw[name]) if getattr(source, "ranked", True) else np.asarray
+                            for name, source in self.sources.items()}
         self.fingerprint = {"teacher": "sources", "sources": [s.settings for s in self.sources.values()],
                             "override": self.override, "sharpness": SHARPNESS, "pool": content_key(pool_texts)}
 
@@ -53,7 +56,7 @@ class SourcesTeacher:
         return {name: np.array([self._raw[name][k] for k in keys], dtype=np.float64) for name in self.names}
 
     def normalised(self, texts) -> dict[str, np.ndarray]:
-        """Each source's score as its rank over the pool, in [-1, 1] (NaN: it abstains)."""
+        """Each source's score as its rank over the pool, in [-1, 1] (a rating: its own scale; NaN: it abstains)."""
         return {name: self.normalisers[name](scores) for name, scores in self.raw(texts).items()}
 
     def predict(self, texts, progress=None) -> np.ndarray:
@@ -72,9 +75,11 @@ def source_settings(params: dict) -> dict:
     """What the sources need from notebook 02's parameters `params`."""
     return {"workers": params["teacher_workers"], "student": params["student"],
             "positive": params["zeroshot_positive"], "negative": params["zeroshot_negative"],
-            "max_length": params["zeroshot_max_length"], "device": params["device"],
+            "zeroshot_max_length": params["zeroshot_max_length"],
+            "zeroshot_truncation": params["zeroshot_truncation"], "device": params["device"],
             "precision": "fp32" if params["precision"] == "auto" else params["precision"],
-            "model": params["teacher"], "truncation": params["teacher_truncation"]}
+            "model": params["teacher"], "teacher_max_length": params["teacher_max_length"],
+            "truncation": params["teacher_truncation"], "head_tokens": params["head_tokens"]}
 
 
 def sources_teacher(names: str, settings: dict, cache_root: Path, reviews: dict[str, pd.DataFrame]) -> SourcesTeacher:

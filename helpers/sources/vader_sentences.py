@@ -24,9 +24,9 @@ def weights(count: int, last: float) -> np.ndarray:
 
 
 def weighted_mean(compounds: list[float], last: float) -> float:
-    """The sentences' compound scores averaged with `weights`; 0 (neutral) for a review without a sentence."""
+    """The sentences' compound scores averaged with `weights`; NaN (abstain) for a review without a sentence."""
     if not compounds:
-        return 0.0
+        return float("nan")
     w = weights(len(compounds), last)
     return float(np.dot(w, compounds) / w.sum())
 

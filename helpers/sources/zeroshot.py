@@ -30,10 +30,11 @@ class ZeroShot:
     name = "zeroshot"
 
     def __init__(self, student: str, positive: str = POSITIVE, negative: str = NEGATIVE, max_length: int = 128,
-                 device: str = "auto", precision: str = "fp32"):
+                 device: str = "auto", precision: str = "fp32", truncation: str = "head", head_tokens: int = 128):
         from transformers import AutoTokenizer
 
         self.student, self.max_length, self.precision = student, max_length, precision
+        self.truncation, self.head_tokens = truncation, head_tokens
         self.positive = [s.strip() for s in positive.split("|") if s.strip()]
         self.negative = [s.strip() for s in negative.split("|") if s.strip()]
         self.device = pick_device(device)
@@ -42,6 +43,7 @@ class ZeroShot:
         self._model = None
         self.settings = {"source": self.name, "student": student, "identity": model_identity(student),
                          "positive": self.positive, "negative": self.negative, "max_length": max_length,
+                         "truncation": truncation, **({"head_tokens": head_tokens} if truncation == "head_tail" else {}),
                          "pooling": self.pooling, "precision": precision}
 
     @property
@@ -56,7 +58,7 @@ class ZeroShot:
 
     def embed(self, texts: list[str], progress=None) -> np.ndarray:
         """Unit-length embeddings (the encoder's pooling), length-sorted token-budget batches, in input order."""
-        ids = encode(self.tokenizer, texts, self.max_length)
+        ids = encode(self.tokenizer, texts, self.max_length, self.truncation, self.head_tokens)
         out = np.zeros((len(ids), self.model.config.hidden_size), dtype=np.float32)
         for batch in token_batches(np.array([len(x) for x in ids]), token_budget(self.device)):
             enc = {k: v.to(self.device) for k, v in padded([ids[i] for i in batch], self.tokenizer.pad_token_id or 0).items()}
