@@ -75,16 +75,12 @@ def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.Data
     return distil(paths, p, relabelled(pool, student_probs, p["self_train_teacher_weight"]), validation, round_)
 
 
-def calibrate(paths: RunPaths, p: dict, validation: pd.DataFrame) -> dict | None:
-    """Fold one temperature, fitted on validation, into the saved student (its final round); None without
-    validation reviews."""
-    from .calibrate import calibrate_student
+def calibrate(paths: RunPaths, p: dict, validation: pd.DataFrame) -> dict:
+    """Calibrate the saved student's binary reading (its final round) on validation, and say what that did."""
+    from .calibrate import calibrate_student, calibration_line
 
-    if not len(validation):
-        return None
     record = calibrate_student(paths.student, validation, p["device"])
-    print(f"calibration: temperature {record['temperature']:.3f} fitted on {record['fitted_on']}; validation ECE "
-          f"{record['ece_validation_before']:.3f} -> {record['ece_validation_after']:.3f}")
+    print(calibration_line(record))
     return record
 
 

@@ -1,48 +1,115 @@
-"""Temperature scaling: fitted on validation, folded into the saved head, so plain pipeline() is calibrated."""
+"""Calibration of the binary reading: fitted on validation, folded into the saved head exactly, so plain pipeline()
+is calibrated, and the neutral class no longer moves a decision."""
 
 import numpy as np
 import pytest
 
-from helpers.calibrate import calibration_metrics, fit_temperature, fold, rescaled
-from helpers.metrics import binary_positive_probability, expected_calibration_error
+from helpers.calibrate import (MIN_REVIEWS, binary_logit, calibrated, calibration_metrics, choose, fold,
+                               uncalibrated)
+from helpers.metrics import binary_positive_probability, expected_calibration_error, to_binary
 
 
-def overconfident(n=4000, factor=3.0, seed=0):
-    """Gold labels drawn from calibrated 2-class probabilities, and the same logits multiplied by `factor`."""
+def softmax(logits):
+    e = np.exp(logits - logits.max(1, keepdims=True))
+    return e / e.sum(1, keepdims=True)
+
+
+def miscalibrated(n=4000, factor=3.0, shift=0.5, neutral=-2.0, seed=0):
+    """Gold labels from calibrated binary probabilities sigmoid(m); the student's logits (neg, neu, pos) say
+    factor * m + shift, with a neutral logit that carries real weight (about 10% of the mass near the boundary)."""
     rng = np.random.default_rng(seed)
     margin = rng.normal(0, 1.5, n)
     gold = (rng.random(n) < 1 / (1 + np.exp(-margin))).astype(int)
-    logits = np.stack([-margin / 2, np.full(n, -8.0), margin / 2], axis=1) * factor
-    probs = np.exp(logits - logits.max(1, keepdims=True))
-    return probs / probs.sum(1, keepdims=True), gold
+    d = factor * margin + shift
+    logits = np.stack([-d / 2, np.full(n, neutral), d / 2], axis=1)
+    return softmax(logits), gold
 
 
-def test_the_fitted_temperature_undoes_overconfidence_and_lowers_the_ece():
-    probs, gold = overconfident(factor=3.0)
-    temperature = fit_temperature(probs, gold)
-    assert temperature == pytest.approx(3.0, rel=0.15)
-    before = expected_calibration_error(gold, binary_positive_probability(probs))
-    after = expected_calibration_error(gold, binary_positive_probability(rescaled(probs, temperature)))
-    assert after < before / 2 and after < 0.03
-    record = calibration_metrics({"calibration": {"temperature": temperature}}, gold, rescaled(probs, temperature), "test")
-    assert record["ece_test_before"] == pytest.approx(before, abs=1e-4) and record["ece_test_after"] == pytest.approx(after)
+def test_a_scale_and_bias_undo_overconfidence_and_a_shift():
+    probs, gold = miscalibrated()
+    record = choose(probs, gold)
+    assert record["map"] == "scale_bias" and record["folded"]
+    assert record["scale"] == pytest.approx(1 / 3, rel=0.15) and record["bias"] == pytest.approx(-0.5 / 3, abs=0.08)
+    after = calibrated(probs, record["scale"], record["bias"])
+    assert expected_calibration_error(gold, binary_positive_probability(after)) < 0.02
+    assert record["ece_validation_after"] < 0.02 < record["ece_validation_before"]
+    assert (after[:, 1] == 0).all()  # neutral is switched off
+
+
+def test_without_a_shift_the_scale_alone_is_chosen_and_no_decision_of_the_binary_logit_changes():
+    probs, gold = miscalibrated(shift=0.0, neutral=-30.0)
+    record = choose(probs, gold)
+    assert record["map"] == "scale" and record["bias"] == 0.0
+    after = calibrated(probs, record["scale"], record["bias"])
+    assert record["decisions_changed_validation"] == 0
+    np.testing.assert_array_equal(to_binary(after), (binary_logit(probs) > 0).astype(int))
+
+
+def test_the_neutral_class_cannot_move_a_decision():
+    """Logits (0.3, -6, 0) are negative (p(positive) 0.43). Dividing all three by T = 2.99, as the temperature of
+    the old calibration did, makes them positive (0.51) through the grown neutral class."""
+    probs = softmax(np.array([[0.3, -6.0, 0.0]]))
+    assert to_binary(probs)[0] == 0
+    for scale in (1 / 2.99, 1.0, 3.0):
+        assert to_binary(calibrated(probs, scale, 0.0))[0] == 0  # d = -1 stays negative at every scale
+    old_way = softmax(np.log(probs) / 2.99)
+    assert to_binary(old_way)[0] == 1  # what the 3-class temperature did
+
+
+def test_a_neutral_heavy_student_keeps_its_binary_decisions():
+    """A student whose neutral logit is large: a scale on the binary logit keeps sign(d), whatever neutral said."""
+    probs, gold = miscalibrated(shift=0.0, neutral=0.5)
+    record = choose(probs, gold)
+    after = calibrated(probs, record["scale"], record["bias"])
+    d = binary_logit(probs)
+    assert np.mean(to_binary(after) == (d > 0)) > 0.99
+    assert record["neutral_moved_validation"] > 0  # neutral did move decisions before; it no longer can
+
+
+def test_too_few_validation_reviews_fit_nothing_and_say_so():
+    probs, gold = miscalibrated(n=12)
+    record = choose(probs, gold)
+    assert record["folded"] is False and f"fewer than the {MIN_REVIEWS:,}" in record["why"]
+    assert calibration_metrics({"calibration": record}, gold, probs, "test") == {**record, "split": "test"}
     assert calibration_metrics({}, gold, probs, "test") is None  # a student saved without calibration
 
 
-def test_folding_the_temperature_into_the_head_is_what_pipeline_returns(tiny_teacher, tmp_path):
+def test_a_map_that_would_raise_the_validation_ece_is_not_folded():
+    probs, gold = miscalibrated(factor=1.0, shift=0.0, neutral=-30.0, n=600, seed=3)  # already calibrated
+    record = choose(probs, gold)
+    assert record["folded"] == (record["ece_validation_after"] < record["ece_validation_before"])
+    if not record["folded"]:
+        assert "would not lower" in record["why"]
+
+
+def test_the_test_record_reconstructs_the_binary_reading_before_the_map():
+    probs, gold = miscalibrated(neutral=-30.0)
+    record = choose(probs, gold)
+    after = calibrated(probs, record["scale"], record["bias"])
+    np.testing.assert_allclose(uncalibrated(after, record)[:, 2], 1 / (1 + np.exp(-binary_logit(probs))), atol=1e-5)
+    metrics = calibration_metrics({"calibration": record}, gold, after, "test")
+    assert metrics["accuracy_test_before"] == pytest.approx(np.mean((binary_logit(probs) > 0) == gold))
+    assert metrics["ece_test_after"] < metrics["ece_test_before"]
+
+
+def test_folding_the_map_into_the_head_is_what_pipeline_returns(tiny_teacher, tmp_path):
+    import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
 
     model = AutoModelForSequenceClassification.from_pretrained(tiny_teacher).eval()
     tokenizer = AutoTokenizer.from_pretrained(tiny_teacher)
-    texts = ["A wonderful film.", "Dull and far too long."]
-    import torch
-
-    with torch.no_grad():
+    texts = ["A wonderful film.", "Dull and far too long.", "It was fine, I suppose."]
+    head = model.classifier.out_proj
+    with torch.no_grad():  # give the tiny random model's neutral row real weight, and a clear binary signal
+        head.bias.copy_(torch.tensor([0.3, 1.0, -0.2]))
+        head.weight.mul_(20)
         before = torch.softmax(model(**tokenizer(texts, return_tensors="pt", padding=True)).logits, -1).numpy()
-    fold(model, 0.25)  # sharper: the tiny random model is underconfident
+    assert before[:, 1].min() > 0.05  # neutral carries weight before
+    fold(model, 0.4, 0.25)
     model.save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
     scores = pipeline("text-classification", model=str(tmp_path), top_k=None)(texts)
     got = np.array([[{d["label"]: d["score"] for d in row}[name] for name in ("negative", "neutral", "positive")]
                     for row in scores])
-    np.testing.assert_allclose(got, rescaled(before, 0.25), atol=1e-5)
+    np.testing.assert_allclose(got, calibrated(before, 0.4, 0.25), atol=1e-5)
+    assert (got[:, 1] == 0).all()
