@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import argparse
 import html
+import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 import pandas as pd
 
@@ -20,6 +22,7 @@ from .paths import PROJECT_ROOT, RunPaths, atomic_path, read_json
 from .tables import display_table, md_text
 
 BOOK_FILES = ["_quarto.yml", "index.qmd", "references.qmd", "references.bib"]
+DOCS = "docs"  # the book's chapters after the notebooks (method, speed, ...): the same for every run
 FIGURES = {
     "teacher_vs_student_accuracy.png": "Accuracy against IMDB's labels on the same test reviews, with the majority "
                                        "floor and, when trained, the gold-supervised ceiling.",
@@ -93,13 +96,14 @@ def stage(paths: RunPaths) -> Path:
         shutil.copy(PROJECT_ROOT / name, report / name)
     for notebook in sorted((paths.results / "notebooks").glob("*.ipynb")):
         shutil.copy(notebook, report / "notebooks" / notebook.name)
+    shutil.copytree(PROJECT_ROOT / DOCS, report / DOCS)
     shutil.copytree(paths.figures, report / "figures")
     figures = [name for name in FIGURES if (report / "figures" / name).exists()]
     (report / "_results.md").write_text(results_markdown(read_json(metrics_file), figures, ablation_table(paths)))
     return report
 
 
-def chapter_title(stem: str) -> str:
+def notebook_title(stem: str) -> str:
     """'02_teacher_annotate' -> '02 · teacher annotate'."""
     number, _, rest = stem.partition("_")
     return f"{number} · {rest.replace('_', ' ')}" if rest else stem
@@ -127,21 +131,158 @@ def navigation(pages: list[tuple[str, str]], current: str) -> dict:
             "css": NAV_CSS, "script": TOC_SCRIPT}
 
 
+def docs_chapters(book: Path = PROJECT_ROOT) -> list[Path]:
+    """The chapters under docs/ that `book`'s `_quarto.yml` lists, in its order."""
+    import yaml
+
+    chapters = yaml.safe_load((book / "_quarto.yml").read_text())["book"]["chapters"]
+    return [book / chapter for chapter in chapters if chapter.startswith(f"{DOCS}/")]
+
+
+HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*(?:\{([^}]*)\})?\s*$")
+INCLUDE = re.compile(r"\{\{<\s*include\s+(\S+?)\s*>\}\}")
+SHORTCODE = re.compile(r"\{\{<.*?>\}\}")
+CITATIONS = re.compile(r"\[((?:-?@[\w:.-]+\s*;?\s*)+)\]")
+CHAPTER_LINK = re.compile(r"\]\((?![a-z]+:)([^)\s#]*?)([^/)\s#]+)\.(qmd|ipynb)(#[^)\s]*)?\)")
+PAGE_ANCHOR = re.compile(r"\]\(#([^)\s]+)\)")
+
+
+def plain_heading(text: str) -> str:
+    """A Markdown heading's text as the reader sees it: no code ticks, emphasis or link targets."""
+    return re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text).replace("`", "").replace("**", "").replace("*", "")
+
+
+def pandoc_id(text: str) -> str:
+    """The identifier Quarto (Pandoc) and GitHub give a heading: 'How the README's recipe' -> 'how-the-readmes-recipe'."""
+    slug = re.sub(r"[^\w\s.-]", "", plain_heading(text).lower()).strip()
+    return re.sub(r"^[^a-z]+", "", re.sub(r"\s+", "-", slug))
+
+
+def nbconvert_id(text: str) -> str:
+    """The id nbconvert gives the same heading in a Markdown cell ('How-the-README's-recipe')."""
+    return quote(plain_heading(text).replace(" ", "-"), safe="?/:@!$&'()*+,;=")
+
+
+def heading_ids(text: str) -> dict[str, str]:
+    """{Quarto's id of each heading of a chapter (explicit `{#id}` or automatic): nbconvert's id of it}."""
+    ids, fenced = {}, False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        found = None if fenced else HEADING.match(line)
+        if found:
+            explicit = re.search(r"#([\w:.-]+)", found.group(3) or "")
+            ids[explicit.group(1) if explicit else pandoc_id(found.group(2))] = nbconvert_id(found.group(2))
+    return ids
+
+
+def bibliography(bib: Path) -> dict[str, str]:
+    """{key: 'Hinton et al. 2015'} from a BibTeX file, for citations in the static report."""
+    names = {}
+    for entry in re.split(r"\n(?=@)", bib.read_text() if bib.exists() else ""):
+        key = re.match(r"\s*@\w+\{([^,\s]+),", entry)
+        authors = re.search(r"author\s*=\s*\{(.*?)\},?\s*\n", entry, re.S)
+        year = re.search(r"year\s*=\s*\{?(\d{4})", entry)
+        if key and authors and year:
+            surnames = [a.split(",")[0].strip().strip("{}") for a in authors.group(1).split(" and ")]
+            who = (surnames[0] if len(surnames) == 1 else " & ".join(surnames) if len(surnames) == 2
+                   else f"{surnames[0]} et al.")
+            names[key.group(1)] = f"{who} {year.group(1)}"
+    return names
+
+
+def chapter_markdown(chapter: Path, root: Path, ids: dict[str, dict[str, str]], cited: dict[str, str]) -> str:
+    """A Quarto chapter as the plain Markdown that nbconvert renders: front matter dropped, `{{< include >}}`
+    inlined (paths from the chapter's folder, or from `root` with a leading /), other shortcodes and ::: fences
+    dropped, heading attributes removed, citations as '(Hinton et al. 2015)', and links to chapters and notebooks
+    pointed at their pages in the static report. `ids` maps each page to {Quarto's heading id: nbconvert's}."""
+    text = re.sub(r"\A---\n.*?\n---\n", "", chapter.read_text(), flags=re.S)
+
+    def include(found: re.Match) -> str:
+        name = found.group(1)
+        path = root / name.lstrip("/") if name.startswith("/") else chapter.parent / name
+        return path.read_text() if path.exists() else f"*({name} is not part of this report.)*"
+
+    text = SHORTCODE.sub("", INCLUDE.sub(include, text))
+    lines, fenced = [], False
+    for line in text.splitlines():
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced:
+            if line.startswith(":::"):
+                continue
+            found = HEADING.match(line)
+            if found:
+                line = f"{found.group(1)} {found.group(2)}"
+        lines.append(line)
+    text = "\n".join(lines) + "\n"
+
+    def citation(found: re.Match) -> str:
+        keys = [key.strip().lstrip("-@") for key in found.group(1).split(";")]
+        return "(" + "; ".join(cited.get(key, key) for key in keys) + ")"
+
+    text = CITATIONS.sub(citation, text)
+    text = re.sub(r"(?<![\w@.`/])@([\w:.-]*\w)", lambda m: (f"{cited[m.group(1)].rsplit(' ', 1)[0]} "
+                                                             f"({cited[m.group(1)].rsplit(' ', 1)[1]})")
+                  if m.group(1) in cited else m.group(0), text)
+    here = ids.get(f"{chapter.stem}.html", {})
+
+    def chapter_link(found: re.Match) -> str:
+        page = "index.html" if found.group(2) == "index" else f"{found.group(2)}.html"
+        anchor = found.group(4) or ""
+        return f"]({page}{'#' + ids.get(page, {}).get(anchor[1:], anchor[1:]) if anchor else ''})"
+
+    text = CHAPTER_LINK.sub(chapter_link, text)
+    return PAGE_ANCHOR.sub(lambda found: f"](#{here.get(found.group(1), found.group(1))})", text)
+
+
+def chapter_title(path: Path) -> str:
+    """A chapter's title: its front matter's `title`, else its first heading."""
+    text = path.read_text()
+    title = re.search(r"\A---\n.*?^title:\s*[\"']?(.*?)[\"']?\s*$.*?\n---\n", text, flags=re.S | re.M)
+    if title:
+        return title.group(1)
+    heading = next((HEADING.match(line) for line in text.splitlines() if HEADING.match(line)), None)
+    return plain_heading(heading.group(2)) if heading else path.stem
+
+
+def docs_html(report: Path, out: Path, exporter, pages: list[tuple[str, str]]) -> list[Path]:
+    """Each docs chapter of the staged `report` as a page of the static report in `out`, rendered as a one-cell
+    notebook by the same exporter (and so the same Markdown, template and navigation) as the notebooks."""
+    import nbformat
+
+    chapters = docs_chapters(report)
+    ids = {f"{chapter.stem}.html": heading_ids(chapter.read_text()) for chapter in chapters}
+    cited = bibliography(report / "references.bib")
+    written = []
+    for chapter in chapters:
+        cell = nbformat.v4.new_markdown_cell(chapter_markdown(chapter, report, ids, cited))
+        body, _ = exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[cell]), resources={
+            "report_nav": navigation(pages, f"{chapter.stem}.html"),
+            "metadata": {"name": f"{chapter_title(chapter)} · distillation report"}})
+        (out / f"{chapter.stem}.html").write_text(body)
+        written.append(out / f"{chapter.stem}.html")
+    return written
+
+
 def static_html(report: Path, metrics: dict, ablation: pd.DataFrame | None = None) -> Path:
-    """Each notebook exported by nbconvert plus an index page with the headline table and figures, all with a
-    sidebar of chapters, a contents list and previous/next links."""
+    """Each notebook exported by nbconvert, each docs chapter (method, speed, ...) rendered the same way, plus an
+    index page with the headline table and figures, all with a sidebar of chapters, a contents list and
+    previous/next links."""
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab", template_file=str(Path(__file__).parent / "templates/offline.html.j2"))
     out = report / "html"
     shutil.copytree(report / "figures", out / "figures")
     notebooks = sorted((report / "notebooks").glob("*.ipynb"))
-    pages = [("index.html", "Results")] + [(f"{nb.stem}.html", chapter_title(nb.stem)) for nb in notebooks]
+    pages = ([("index.html", "Results")] + [(f"{nb.stem}.html", notebook_title(nb.stem)) for nb in notebooks]
+             + [(f"{chapter.stem}.html", chapter_title(chapter)) for chapter in docs_chapters(report)])
     for notebook in notebooks:
         body, _ = exporter.from_filename(str(notebook), resources={
             "report_nav": navigation(pages, f"{notebook.stem}.html"),
-            "metadata": {"name": f"{chapter_title(notebook.stem)} · distillation report"}})
+            "metadata": {"name": f"{notebook_title(notebook.stem)} · distillation report"}})
         (out / f"{notebook.stem}.html").write_text(body)
+    docs_html(report, out, exporter, pages)
     figures = [name for name in FIGURES if (out / "figures" / name).exists()]
     nav = navigation(pages, "index.html")
     page = INDEX_PAGE.format(

@@ -19,7 +19,7 @@ def test_report_index_shows_headline_table_and_every_figure(browser, smoke_run):
     assert errors == []
     rows = browser.execute_script("return Array.from(document.querySelectorAll('#headline tbody tr th')).map(th => th.textContent)")
     assert rows == ["majority", "teacher", "student", "gold_supervised"]
-    assert len(browser.find_elements("css selector", "main ol a")) == 4  # the chapter list
+    assert len(browser.find_elements("css selector", "main ol a")) == len(PAGES) - 1  # the chapter list
     browser.save_screenshot(str(results / "report_index.png"))
     assert (results / "report_index.png").stat().st_size > 10_000
 
@@ -48,7 +48,30 @@ def test_report_includes_the_ablation_when_a_sweep_has_run(smoke_run):
     assert "What each technique buys" not in results_markdown(read_json(results / "metrics.json"), [], None)
 
 
-PAGES = ["index.html", "01_load.html", "02_teacher_annotate.html", "03_train_student.html", "04_evaluate_plot.html"]
+PAGES = ["index.html", "01_load.html", "02_teacher_annotate.html", "03_train_student.html", "04_evaluate_plot.html",
+         "method.html", "speed.html", "troubleshooting.html", "scaling.html"]
+
+
+def test_the_static_report_has_every_docs_chapter_reachable_from_its_index(smoke_run):
+    import re
+
+    from helpers.report import docs_chapters
+
+    _, results = smoke_run
+    report = results / "report"
+    chapters = [f"{chapter.stem}.html" for chapter in docs_chapters()]
+    assert chapters == PAGES[5:]
+    for chapter in docs_chapters():  # staged for Quarto too
+        assert (report / "docs" / chapter.name).read_text() == chapter.read_text()
+    index = (report / "html" / "index.html").read_text()
+    listed = re.findall(r'<li><a href="([^"]+)"', index[index.index("<main>"):])
+    assert listed == PAGES[1:]  # the index's chapter list
+    for page in PAGES:
+        body = (report / "html" / page).read_text()
+        sidebar = re.search(r'<ol class="report-chapters">(.*?)</ol>', body, re.S).group(1)
+        assert re.findall(r'href="([^"]+)"', sidebar) == PAGES, page
+    method = (report / "html" / "method.html").read_text()
+    assert "Platt scaling" in method and 'href="speed.html#The-records"' in method
 
 
 def test_every_page_has_a_sidebar_contents_and_previous_next_links(browser, smoke_run):
