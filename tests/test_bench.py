@@ -42,12 +42,12 @@ def test_bench_quick_runs_and_reports_every_ratio(tmp_path, smoke_run):
     assert "annotation" in done.stdout and "ratio" in done.stdout
 
 
-def test_the_training_goal_is_one_goal_shared_with_the_readme():
+def test_the_training_goal_is_one_goal_shared_with_the_speed_chapter():
     from helpers.bench import goal_of
 
     result = {"padding_allows": 1.3, "ratio": 1.2}
     assert goal_of("training_step", result) == 0.9 * 1.3  # within 10% of what padding allows
-    assert "within 10% of what padding allows" in (PROJECT_ROOT / "README.md").read_text()
+    assert "within 10% of what padding allows" in (PROJECT_ROOT / "docs/speed.qmd").read_text()
 
 
 def test_the_bench_refuses_fewer_scoring_reviews_than_it_promises(smoke_run):
