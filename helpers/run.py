@@ -303,12 +303,14 @@ def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, 
         print(f"[{i}/{len(chosen)}] {nb.stem} done in {step['seconds']:.1f}s", flush=True)
 
 
-SCORING_ONLY = ("score_test",)  # decides whether 04 scores test (and 02 shows it), not what any step makes
+# score_test decides whether 04 scores test, not what the other steps make; workdir is where a run's files lie (a
+# run's records moved to results/records/ are the same run)
+NOT_THE_WORK = ("score_test", "workdir")
 
 
 def same_work(recorded: dict, params: dict) -> bool:
-    """True if two runs' parameters make the same artifacts: equal but for SCORING_ONLY."""
-    drop = lambda p: {k: v for k, v in p.items() if k not in SCORING_ONLY}
+    """True if two runs' parameters make the same artifacts: equal but for NOT_THE_WORK."""
+    drop = lambda p: {k: v for k, v in p.items() if k not in NOT_THE_WORK}
     return drop(recorded) == drop(params)
 
 
