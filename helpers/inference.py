@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sys
 import warnings
 from collections.abc import Sequence
@@ -13,6 +12,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from . import cache
 from .errors import ConfigError
 
 
@@ -31,7 +31,7 @@ def tokenizer_key(tokenizer) -> str:
     if known is None or known[0] is not tokenizer:
         backend = getattr(tokenizer, "backend_tokenizer", None)
         spec = backend.to_str() if backend is not None else repr(sorted(tokenizer.get_vocab().items()))
-        known = (tokenizer, hashlib.sha256(f"{type(tokenizer).__name__}\n{spec}".encode()).hexdigest()[:20])
+        known = (tokenizer, cache.key(f"{type(tokenizer).__name__}\n{spec}"))
         _tokenizer_keys[id(tokenizer)] = known
     return known[1]
 
@@ -45,8 +45,7 @@ def encode(tokenizer, texts: Sequence[str], max_length: int, truncation: str = "
     length rule in a process: the student's scoring, the ceiling's and a self-training relabelling share it.
     """
     texts = list(texts)
-    digest = hashlib.sha256("\x00".join(texts).encode("utf-8", "surrogatepass")).hexdigest()
-    key = (tokenizer_key(tokenizer), digest, len(texts), max_length, truncation,
+    key = (tokenizer_key(tokenizer), cache.texts_key(texts), len(texts), max_length, truncation,
            head_tokens if truncation == "head_tail" else None)
     if key not in _encoded:
         while len(_encoded) >= ENCODED_KEPT:

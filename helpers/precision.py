@@ -157,23 +157,26 @@ def verdict_line(verdict: dict) -> str:
 def settled(score: Scorer, device: torch.device, texts: Sequence[str], gold: Sequence[int], requested: str,
             cache_root: Path | None, identity: dict, min_reviews: int = MIN_CHECK_REVIEWS,
             ) -> tuple[dict, dict[str, np.ndarray], bool]:
-    """`choose_precision`, remembered: an `auto` verdict is kept in `cache_root/precision/`, keyed by `identity`
-    (what the model is: its weights and how it reads reviews), the device, torch's version and the rule; a later
-    call with the same key reuses it without scoring anything. Returns (verdict, probabilities, reused)."""
+    """`choose_precision`, remembered: an `auto` verdict that was measured is kept in `cache_root/precision/`, keyed by
+    `identity` (what the model is: its weights and how it reads reviews), the device, the libraries, the rule and
+    the number of reviews checked; a later call with the same key reuses it without scoring anything. A verdict
+    that measured nothing (too few reviews to check) is never kept, so it cannot pin a model to fp32 for good.
+    Returns (verdict, probabilities, reused)."""
+    from . import cache
     from .paths import read_json, write_json
-    from .teacher import content_key
 
     if requested != "auto" or cache_root is None:
         verdict, probs = choose_precision(score, device, texts, gold, requested, min_reviews)
         return verdict, probs, False
     check_precision(requested, device)
-    key = content_key({"model": identity, "device": device_name(device), "torch": torch.__version__,
-                       "rule": RULE, "min_reviews": min_reviews})
+    key = cache.key({"model": identity, "device": device_name(device), "libraries": cache.libraries(),
+                     "rule": RULE, "min_reviews": min_reviews, "reviews": min(len(texts), CHECK_REVIEWS)})
     record = Path(cache_root) / "precision" / f"{key}.json"
     if record.exists():
         return read_json(record), {}, True
     verdict, probs = choose_precision(score, device, texts, gold, requested, min_reviews)
-    write_json(verdict, record)
+    if "reviews" in verdict:  # measured: timed and checked on that many reviews
+        write_json(verdict, record)
     return verdict, probs, False
 
 

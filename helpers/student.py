@@ -13,16 +13,17 @@ import numpy as np
 import pandas as pd
 import torch
 
+from . import cache
 from .distill import DistillationTrainer, loss_weights
 from .distributed import barrier, is_main, rank_and_world
-from .inference import at_precision, encode, predict_proba
+from .inference import at_precision, encode, predict_proba, token_budget
 from .metrics import headline, precision_line, to_binary
 from .models import files_digest, from_pretrained, model_identity, pick_device
 from .paths import atomic_path, plain_mode, read_json, write_json
-from .precision import MIN_CHECK_REVIEWS, settled, training_precision
+from .precision import MIN_CHECK_REVIEWS, device_name, settled, training_precision
 from .progress import TrainingProgress, batch_mode, progress
 from .tables import md_text
-from .teacher import CLASSES, content_key
+from .teacher import CLASSES
 
 TRAINING_FILE = "training.json"
 
@@ -85,7 +86,7 @@ def binary_accuracy(eval_pred) -> dict:
 def targets_key(rows: pd.DataFrame) -> str:
     """Hash of everything the training targets are made of: texts, labels, weights and teacher distributions."""
     digest = hashlib.sha256()
-    digest.update(content_key(rows["text"].tolist()).encode())
+    digest.update(cache.texts_key(rows["text"].tolist()).encode())
     for column in ("labels", "weight", "teacher_probs"):
         if column in rows:
             values = np.stack(rows[column].to_numpy()) if column == "teacher_probs" else rows[column].to_numpy()
@@ -201,19 +202,27 @@ def quiet_transformers():
         logging.set_verbosity(level)
 
 
+TOKENIZER_FILES = ("vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.json", "added_tokens.json")
+
+
 def weights_hash(folder: Path) -> str:
-    """The hash of a saved model's config and weights alone: not of the Trainer's arguments (training_args.bin holds
-    the run's paths) or the model card, so the same weights saved by two runs hash the same."""
-    return files_digest(folder, lambda file: file.name == "config.json" or file.suffix == ".safetensors")
+    """The hash of what a saved model computes with: its config, its weights (safetensors or PyTorch .bin) and its
+    tokenizer; not the Trainer's arguments (training_args.bin holds the run's paths) or the model card, so the same
+    model saved by two runs hashes the same."""
+    return files_digest(folder, lambda file: file.name == "config.json" or file.suffix == ".safetensors"
+                        or (file.suffix == ".bin" and file.name != "training_args.bin")
+                        or file.name.startswith("tokenizer") or file.name in TOKENIZER_FILES)
 
 
 class SavedStudent:
     """A saved student, loaded once, that scores texts truncated the way it was trained, at one precision."""
 
-    def __init__(self, folder: Path, device: str = "auto", batch_size: int = 0, cache_root: Path | None = None):
+    def __init__(self, folder: Path, device: str = "auto", batch_size: int = 0, cache_root: Path | None = None,
+                 reuse_predictions: bool = True):
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.folder, self.batch_size, self.cache_root = Path(folder), batch_size, cache_root
+        self.reuse_predictions = reuse_predictions  # False (--final): every set scored afresh, nothing reused
         self.settings = read_json(self.folder / TRAINING_FILE)
         self.weights = weights_hash(self.folder)  # what --final checks it scores
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
@@ -241,7 +250,7 @@ class SavedStudent:
                                          self.identity(), min_reviews)
         self.use(verdict)
         if self.precision in probs:  # the check already scored these reviews at this precision: keep them
-            self._scored = {content_key(texts[:len(probs[self.precision])]): probs[self.precision]}
+            self._scored = {cache.texts_key(texts[:len(probs[self.precision])]): probs[self.precision]}
         return {**verdict, "reused": reused}
 
     def use(self, verdict: dict) -> None:
@@ -261,30 +270,34 @@ class SavedStudent:
         """Class probabilities per text, at the settled precision: reused where the precision check scored them,
         or where these weights scored these texts at this precision before (the cache), else computed and kept."""
         texts = list(texts)
-        known = self._scored.get(content_key(texts))
+        texts_key = cache.texts_key(texts)
+        cached = self._cached(texts_key)
+        known = self._scored.get(texts_key) if self.reuse_predictions else None
         if known is not None:
             print(f"{desc}: {len(texts):,} reviews already scored at {self.precision} by the precision check")
-            self._keep(texts, known)
+            self._keep(cached, known)
             return known
-        cached = self._cached(texts)
-        if cached is not None and cached.exists():
+        if self.reuse_predictions and cached is not None and cached.exists():
             print(f"{desc}: {len(texts):,} reviews scored earlier by these weights at {self.precision} (cache)")
             return np.load(cached)
         with progress(len(texts), desc) as bar:
             probs = self.score(self.precision, texts, bar)
-        self._keep(texts, probs)
+        self._keep(cached, probs)
         return probs
 
-    def _cached(self, texts: list[str]) -> Path | None:
-        """Where these weights' probabilities for `texts` at the settled precision are kept (no cache: None)."""
+    def _cached(self, texts_key: str) -> Path | None:
+        """Where this model's probabilities for the texts of `texts_key` are kept (no cache: None): keyed by its
+        weights and tokenizer and how it reads reviews, the precision, the device and its batching, and the libraries
+        that compute them (a GPU's bf16 is not a CPU's)."""
         if self.cache_root is None:
             return None
-        key = content_key({"model": self.identity(), "precision": self.precision, "texts": content_key(texts)})
-        return Path(self.cache_root) / "predictions" / f"{key}.npy"
+        entry = cache.key({"model": self.identity(), "precision": self.precision, "device": device_name(self.device),
+                           "token_budget": token_budget(self.device), "libraries": cache.libraries(),
+                           "texts": texts_key})
+        return Path(self.cache_root) / "predictions" / f"{entry}.npy"
 
-    def _keep(self, texts: list[str], probs: np.ndarray) -> None:
-        """Store `probs` in the prediction cache, atomically."""
-        target = self._cached(texts)
+    def _keep(self, target: Path | None, probs: np.ndarray) -> None:
+        """Store `probs` in the prediction cache at `target`, atomically."""
         if target is not None and not target.exists() and is_main():
             with atomic_path(target) as tmp:
                 with open(tmp, "wb") as handle:

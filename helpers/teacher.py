@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import os
 import time
 from collections.abc import Sequence
@@ -15,6 +13,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
+from . import cache
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError
 from .inference import at_precision, check_precision, predict_proba
@@ -195,12 +194,6 @@ def load_teacher(name: str, max_length: int = 512, batch_size: int = 0, device: 
     return HFTeacher(name, max_length, batch_size, device, truncation, head_tokens, precision)
 
 
-def content_key(obj) -> str:
-    """Short stable hash of a JSON-able object or a string."""
-    data = obj if isinstance(obj, str) else json.dumps(obj, sort_keys=True)
-    return hashlib.sha256(data.encode("utf-8")).hexdigest()[:20]
-
-
 class AnnotationCache:
     """Per-teacher folder of Parquet shards mapping review-text hashes to class probabilities.
 
@@ -210,7 +203,7 @@ class AnnotationCache:
 
     def __init__(self, root: Path, fingerprint: dict, columns: Sequence[str] = tuple(PROB_COLUMNS)):
         self.columns = list(columns)
-        self.folder = Path(root) / content_key(fingerprint)
+        self.folder = Path(root) / cache.key(fingerprint)
         self.folder.mkdir(parents=True, exist_ok=True)
         if is_main():
             write_json(fingerprint, self.folder / "teacher.json")
@@ -243,9 +236,9 @@ def annotate(teacher, texts: Sequence[str], cache_root: Path, chunk_size: int = 
     barrier every process reads the whole result from the cache, in input order.
     """
     rank, world = rank_and_world()
-    cache = AnnotationCache(cache_root, teacher.fingerprint, columns)
-    hashes = [content_key(text) for text in texts]
-    known = cache.load()
+    store = AnnotationCache(cache_root, teacher.fingerprint, columns)
+    hashes = [cache.key(text) for text in texts]
+    known = store.load()
     if world > 1:
         barrier()  # every process splits the same to-do list before any adds to the cache
     todo = list(dict.fromkeys(h for h in hashes if h not in known))[rank::world]
@@ -254,11 +247,11 @@ def annotate(teacher, texts: Sequence[str], cache_root: Path, chunk_size: int = 
         for start in range(0, len(todo), chunk_size):
             chunk = todo[start:start + chunk_size]
             probs = teacher.predict([first_text[h] for h in chunk], progress=bar)
-            cache.add(chunk, probs)
+            store.add(chunk, probs)
             known.update(zip(chunk, probs))
     if world > 1:
         barrier()
-        known = cache.load()
+        known = store.load()
     return np.stack([known[h] for h in hashes]) if hashes else np.zeros((0, len(columns)), np.float32)
 
 

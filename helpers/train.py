@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import cache
 from .data import read_reviews
 from .distill import training_targets
 from .distributed import barrier, is_main, rank_and_world
@@ -96,7 +97,7 @@ def gold_ceiling(paths: RunPaths, p: dict, train: pd.DataFrame, validation: pd.D
     rows = gold_rows(reviews)
     cached = paths.cache / "ceiling" / ceiling_key(p["student"], rows, validation, gold_config)
     provenance = {"student": p["student"], "teacher": "none (true labels)", "n_pool": len(reviews)}
-    if (cached / "model" / TRAINING_FILE).exists():
+    if cached.is_dir():  # written whole (cache.complete_folder): model and history, or nothing
         if is_main():
             copy_model(cached / "model", paths.gold_student)
             paths.results.mkdir(parents=True, exist_ok=True)
@@ -111,35 +112,36 @@ def gold_ceiling(paths: RunPaths, p: dict, train: pd.DataFrame, validation: pd.D
                                                            "batch_size_used": trainer.batch_size_used})
     write_json(trainer.state.log_history, paths.results / "train_history_gold.json")
     if is_main():
-        copy_model(paths.gold_student, cached / "model")
-        shutil.copy(paths.results / "train_history_gold.json", cached / "train_history_gold.json")
+        with cache.complete_folder(cached) as entry:
+            shutil.copytree(paths.gold_student, entry / "model")
+            shutil.copy(paths.results / "train_history_gold.json", entry / "train_history_gold.json")
     return trainer
 
 
 def ceiling_key(student: str, rows: pd.DataFrame, validation: pd.DataFrame, config: TrainConfig) -> str:
     """The gold ceiling's cache key: its training reviews and labels, the validation reviews scored per epoch, the
-    student's identity, the recipe, and the training precision this device resolves it to."""
+    student's identity, the recipe, the training precision this device resolves it to, the world size and the
+    library versions."""
     from dataclasses import asdict
 
+    from . import cache
     from .models import model_identity, pick_device
     from .precision import training_precision
-    from .teacher import content_key
 
     epoch_eval = validation.iloc[:config.epoch_eval_reviews] if config.epoch_eval_reviews else validation
     recipe = {k: v for k, v in asdict(config).items() if k not in ("device", "eval_batch_size")}
-    return content_key({"rows": targets_key(rows), "student": student, "identity": model_identity(student),
-                        "epoch_eval": content_key(epoch_eval["text"].tolist()) if config.eval_each_epoch else None,
-                        "recipe": recipe,
-                        "train_precision": training_precision(config.train_precision, pick_device(config.device))})
+    return cache.key({"rows": targets_key(rows), "student": student, "identity": model_identity(student),
+                      "epoch_eval": cache.texts_key(epoch_eval["text"].tolist()) if config.eval_each_epoch else None,
+                      "recipe": recipe, "world_size": rank_and_world()[1], "libraries": cache.libraries(),
+                      "train_precision": training_precision(config.train_precision, pick_device(config.device))})
 
 
 def copy_model(source: Path, target: Path) -> None:
-    """Copy a saved model folder whole, through a staging folder, so no half-copied model is ever seen."""
-    staging = target.with_name(target.name + ".partial")
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(source, staging)
+    """Copy a saved model folder whole, through a staging folder of this process, so no half-copied model is ever
+    seen."""
     shutil.rmtree(target, ignore_errors=True)
-    staging.rename(target)
+    with cache.complete_folder(target) as staging:
+        shutil.copytree(source, staging, dirs_exist_ok=True)
 
 
 def notebook_defaults() -> dict:

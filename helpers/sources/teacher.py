@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..teacher import annotate, content_key
+from .. import cache
+from ..teacher import annotate
 from . import build
 from .combine import SHARPNESS, combine, probabilities, rank_normaliser
 
@@ -42,17 +43,17 @@ class SourcesTeacher:
             for name, source in self.sources.items():
                 scores = annotate(_Column(source), texts, Path(cache_root) / "sources", desc=f"{split}: {name}",
                                   columns=["score"])[:, 0]
-                self._raw[name].update(zip(map(content_key, texts), scores.astype(np.float64)))
+                self._raw[name].update(zip(map(cache.key, texts), scores.astype(np.float64)))
         pool_texts = [t for split in pool for t in splits.get(split, [])]
         pool_raw = self.raw(pool_texts)
         self.normalisers = {name: rank_normaliser(pool_raw[name]) if getattr(source, "ranked", True) else np.asarray
                             for name, source in self.sources.items()}
         self.fingerprint = {"teacher": "sources", "sources": [s.settings for s in self.sources.values()],
-                            "override": self.override, "sharpness": SHARPNESS, "pool": content_key(pool_texts)}
+                            "override": self.override, "sharpness": SHARPNESS, "pool": cache.texts_key(pool_texts)}
 
     def raw(self, texts) -> dict[str, np.ndarray]:
         """Each source's own score per text (NaN: it abstains)."""
-        keys = [content_key(t) for t in texts]
+        keys = [cache.key(t) for t in texts]
         return {name: np.array([self._raw[name][k] for k in keys], dtype=np.float64) for name in self.names}
 
     def normalised(self, texts) -> dict[str, np.ndarray]:
