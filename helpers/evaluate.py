@@ -16,16 +16,17 @@ from .teacher import PROB_COLUMNS
 
 def load_students(paths: RunPaths, gold_ceiling: bool, precision: str, check: pd.DataFrame | None,
                   batch_size: int = 0, device: str = "auto", min_check_reviews: int = MIN_CHECK_REVIEWS,
-                  ) -> dict[str, SavedStudent]:
+                  reuse_predictions: bool = True) -> dict[str, SavedStudent]:
     """The run's saved student (and gold ceiling), settled at one precision for every set they score: `precision`,
     or for `auto` the verdict of a check against fp32 on `check`'s labelled reviews (validation), remembered for
     these weights on this device. The ceiling scores at the student's precision, so that their paired comparison
     compares models, not precisions."""
-    students = {"student": SavedStudent(paths.student, device, batch_size, paths.cache)}
+    students = {"student": SavedStudent(paths.student, device, batch_size, paths.cache, reuse_predictions)}
     verdict = students["student"].settle(precision, check, min_check_reviews)
     print(f"student scores at {verdict_line(verdict)}")
     if gold_ceiling:
-        students["gold_supervised"] = SavedStudent(paths.gold_student, device, batch_size, paths.cache)
+        students["gold_supervised"] = SavedStudent(paths.gold_student, device, batch_size, paths.cache,
+                                                   reuse_predictions)
         students["gold_supervised"].use({**verdict, "how": f"{verdict['precision']}, as the student (one precision "
                                                           "for their paired comparison)"})
         print(f"gold ceiling scores at {students['gold_supervised'].verdict['how']}")

@@ -175,7 +175,7 @@ def settled(score: Scorer, device: torch.device, texts: Sequence[str], gold: Seq
     if record.exists():
         return read_json(record), {}, True
     verdict, probs = choose_precision(score, device, texts, gold, requested, min_reviews)
-    if "reviews" in verdict:  # measured: timed and checked on that many reviews
+    if verdict.get("reviews"):  # measured: timed and checked on that many reviews
         write_json(verdict, record)
     return verdict, probs, False
 

@@ -303,9 +303,9 @@ def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, 
         print(f"[{i}/{len(chosen)}] {nb.stem} done in {step['seconds']:.1f}s", flush=True)
 
 
-# score_test decides whether 04 scores test, not what the other steps make; workdir is where a run's files lie (a
-# run's records moved to results/records/ are the same run)
-NOT_THE_WORK = ("score_test", "workdir")
+# score_test decides whether 04 scores test, not what the other steps make; reuse_predictions only whether 04 may
+# read scores from the cache; workdir is where a run's files lie (records moved to results/records/ are the same run)
+NOT_THE_WORK = ("score_test", "reuse_predictions", "workdir")
 
 
 def same_work(recorded: dict, params: dict) -> bool:

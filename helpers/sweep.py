@@ -197,6 +197,7 @@ def tabulate(per_run: pd.DataFrame, variants: dict[str, dict], name: str, workdi
 
 
 VALIDATED = "metrics_validation.json"  # a run's metrics as the sweep chose on them, kept when --final scores test
+FINAL = "final.json"  # written last by a --final whose every check passed: without it, a test score is not trusted
 
 
 def recorded_sweep(workdir: str, name: str) -> tuple[dict, str]:
@@ -250,10 +251,14 @@ def score_on_test(profile: str, results: Path, params: dict) -> None:
 
     metrics, validated_file = read_json(results / "metrics.json"), results / VALIDATED
     if metrics.get("test_scored"):
-        if validated_file.exists():
-            print(f"{params['run_name']} already scored on test by --final: kept", flush=True)
+        if (results / FINAL).exists():
+            print(f"{params['run_name']} already scored on test by --final, every check passed: kept", flush=True)
             return
-        raise UserError(f"{params['run_name']} was scored on test outside --final: rerun it as a sweep variant")
+        if not validated_file.exists():
+            raise UserError(f"{params['run_name']} was scored on test outside --final: rerun it as a sweep variant")
+        print(f"{params['run_name']}: an earlier --final stopped before its checks ended: scoring it again", flush=True)
+        metrics = read_json(validated_file)
+        write_json(metrics, results / "metrics.json")
     if not metrics.get("weights"):
         raise UserError(f"{params['run_name']} recorded no weights hash (an older run): rerun it as a sweep variant")
     paths = RunPaths.of(params.get("workdir", "."), params["run_name"])
@@ -263,14 +268,36 @@ def score_on_test(profile: str, results: Path, params: dict) -> None:
     if changed:
         raise UserError(f"{params['run_name']}: the weights of {', '.join(changed)} are not those validated: "
                         "rerun the variant, then --final")
+    precision = settled_precision(paths, params)
+    if precision != (metrics.get("precision") or {}).get("student", {}).get("precision"):
+        raise UserError(f"{params['run_name']}: the student would score at {precision} here, not at the precision "
+                        f"validated ({metrics['precision']['student']['precision']}): --final scores nothing on test")
+    teacher = read_json(paths.data / "teacher.json")
     write_json(metrics, validated_file)
-    run(profile, {**params, "score_test": True}, steps=["02", "04"])  # a validated run never annotated test
+    run(profile, {**params, "score_test": True, "reuse_predictions": False},  # every figure compared is recomputed
+        steps=["02", "04"])  # a validated run never annotated test
     differences = reproduced(metrics, read_json(results / "metrics.json"))
+    if read_json(paths.data / "teacher.json") != teacher:
+        differences.append("the teacher (02 annotated test with another teacher than the one validated)")
     if differences:
         (results / "metrics.json").rename(results / "metrics_final_rejected.json")
         validated_file.rename(results / "metrics.json")
         raise UserError(f"{params['run_name']}: scoring on test did not reproduce validation ({'; '.join(differences)}); "
                         f"kept the validated metrics, the rejected ones are in metrics_final_rejected.json")
+    write_json({"checked": ["weights and tokenizer", "precision", "teacher", "validation recomputed"],
+                "weights": metrics["weights"]}, results / FINAL)
+
+
+def settled_precision(paths: RunPaths, params: dict) -> str:
+    """The precision the run's student would score at now (its verdict, reused from the cache where measured), before
+    any test review is scored."""
+    from .data import read_reviews
+    from .student import SavedStudent
+
+    student = SavedStudent(paths.student, params.get("device", "auto"), params.get("eval_batch_size", 0), paths.cache)
+    validation = read_reviews(paths.annotated("validation"))
+    return student.settle(params.get("precision", "auto"), validation if len(validation) else None,
+                          params.get("precision_check_reviews", 1500))["precision"]
 
 
 def reproduced(validated: dict, final: dict) -> list[str]:

@@ -3,6 +3,8 @@ students' predictions kept for the weights that made them."""
 
 import json
 
+import pytest
+
 import helpers.inference as inference
 from helpers.run import run
 
@@ -64,7 +66,29 @@ def test_a_students_predictions_are_kept_for_its_weights_and_reused(smoke_run, m
     monkeypatch.setattr(second, "score", lambda *a, **k: (_ for _ in ()).throw(AssertionError("scored again")))
     np.testing.assert_array_equal(second.predict(texts), probs)
     other = SavedStudent(paths.gold_student, "cpu", cache_root=workdir / "fresh-cache")  # other weights: scored
-    assert other._cached(texts) != second._cached(texts)
+    from helpers import cache
+
+    assert other._cached(cache.texts_key(texts)) != second._cached(cache.texts_key(texts))
+
+
+def test_a_prediction_is_kept_per_device_batching_and_libraries(smoke_run, monkeypatch):
+    """CPU-bf16 predictions were served to a GPU-bf16 run: the entry's key now names the device, its token budget and
+    the library versions."""
+    from helpers import cache, student
+    from helpers.paths import RunPaths
+    from helpers.student import SavedStudent
+
+    workdir, _ = smoke_run
+    saved = SavedStudent(RunPaths.of(str(workdir), "smoke").student, "cpu", cache_root=workdir / "fresh-cache")
+    entry = saved._cached(cache.texts_key(["a review"]))
+    monkeypatch.setattr(student, "device_name", lambda device: "NVIDIA H200 (capability 9.0)")
+    assert saved._cached(cache.texts_key(["a review"])) != entry
+    monkeypatch.undo()
+    monkeypatch.setattr(student, "token_budget", lambda device: 1)
+    assert saved._cached(cache.texts_key(["a review"])) != entry
+    monkeypatch.undo()
+    monkeypatch.setattr(cache, "libraries", lambda: {"torch": "0", "transformers": "0"})
+    assert saved._cached(cache.texts_key(["a review"])) != entry
 
 
 def test_the_weights_hash_is_of_the_weights_not_of_the_run_that_saved_them(smoke_run, tmp_path):
@@ -83,3 +107,43 @@ def test_the_weights_hash_is_of_the_weights_not_of_the_run_that_saved_them(smoke
     data[-1] ^= 1  # one bit of the weights
     weights.write_bytes(bytes(data))
     assert weights_hash(copy) != weights_hash(saved)
+    (copy / "pytorch_model.bin").write_bytes(b"weights in the older format")
+    first = weights_hash(copy)
+    (copy / "pytorch_model.bin").write_bytes(b"other weights in the older format")  # they no longer collide
+    assert weights_hash(copy) != first
+    tokenizer = copy / "tokenizer_config.json"
+    before = weights_hash(copy)
+    tokenizer.write_text(tokenizer.read_text().replace("{", '{"do_lower_case": false, ', 1))
+    assert weights_hash(copy) != before  # the tokenizer is part of what --final checks
+
+
+def test_a_precision_verdict_that_measured_nothing_is_not_kept(tmp_path):
+    import numpy as np
+    import torch
+
+    from helpers.precision import settled
+
+    def score(precision, texts, bar=None):
+        return np.tile([0.2, 0.0, 0.8], (len(texts), 1))
+
+    verdict, _, reused = settled(score, torch.device("cpu"), ["one", "two"], [1, 0], "auto", tmp_path, {"m": 1})
+    assert verdict["precision"] == "fp32" and not reused
+    assert not list(tmp_path.rglob("*.json"))
+    again, _, reused = settled(score, torch.device("cpu"), ["one", "two"], [1, 0], "auto", tmp_path, {"m": 1})
+    assert not reused  # judged again, not pinned by a verdict that measured nothing
+
+
+def test_a_cache_folder_is_complete_or_absent(tmp_path):
+    from helpers.cache import complete_folder
+
+    target = tmp_path / "ceiling" / "key"
+    with pytest.raises(RuntimeError):
+        with complete_folder(target) as staging:
+            (staging / "model").mkdir()
+            raise RuntimeError("killed between the model and its history")
+    assert not target.exists() and list((tmp_path / "ceiling").iterdir()) == []  # no half entry, no staging left
+    with complete_folder(target) as staging:
+        (staging / "history.json").write_text("{}")
+    with complete_folder(target) as staging:  # another process finished the same entry first: theirs stays
+        (staging / "history.json").write_text("other")
+    assert (target / "history.json").read_text() == "{}" and len(list((tmp_path / "ceiling").iterdir())) == 1

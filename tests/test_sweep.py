@@ -59,7 +59,8 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
     assert main(["--profile", "smoke", "--variants", variants, "--name", "mini", "--final",
                  "--set", f"workdir={tmp_path}"]) == 0
     log = capsys.readouterr().out
-    assert "seeds 7" in log and "[1/1] 04_evaluate_plot" in log and "03_train_student" not in log
+    assert "seeds 7" in log and "[2/2] 04_evaluate_plot" in log and "03_train_student" not in log
+    assert "[1/2] 02_teacher_annotate" in log  # a validated run never annotated test: 02 does it now
     assert {path: path.stat().st_mtime_ns for path in checkpoints} == stamps  # no weight, no checkpoint rewritten
     final = json.loads((chosen / "metrics.json").read_text())
     assert final["test_scored"] is True and final["n_test"] == 20
@@ -68,8 +69,10 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
     assert final["precision"]["student"]["precision"] == validated["precision"]["student"]["precision"]
     record = json.loads((chosen / "run.json").read_text())
     assert record["parameters"]["score_test"] is True
-    assert [s for s in record["steps"] if s["notebook"] != "04_evaluate_plot" and s["notebook"] != "report"] == \
-        [s for s in steps_before if s["notebook"] not in ("04_evaluate_plot", "report")]  # 01-03 not rerun
+    rerun = ("02_teacher_annotate", "04_evaluate_plot", "report")
+    assert [s for s in record["steps"] if s["notebook"] not in rerun] == \
+        [s for s in steps_before if s["notebook"] not in rerun]  # 01 and 03 not rerun
+    assert json.loads((chosen / "final.json").read_text())["weights"] == validated["weights"]
     assert (out / "sweep.json").read_text() == sweep_record  # the choice stands as recorded
     table = pd.read_csv(out / "sweep.csv").set_index("variant")
     other = ({"hard", "soft"} - {best}).pop()
@@ -152,3 +155,58 @@ def test_variants_are_chosen_on_the_seeds_they_share_not_on_extra_seeds():
     assert table.loc["a", "val_acc_mean"] == pytest.approx(0.7566667)
     shown = display_table(table.reset_index())
     assert shown.columns[3] == "**validation** acc., seed(s) 1 (chooses)" and shown.iloc[0, 3] == "0.780"
+
+
+def test_final_recomputes_what_it_compares_and_refuses_predictions_that_differ(tmp_path):
+    """Validation scored from a stale prediction cache (e.g. another device's) reproduces itself from that cache;
+    --final scores validation afresh, so it finds the difference and scores nothing it could report."""
+    import numpy as np
+
+    from helpers.errors import UserError
+    from helpers.run import run
+    from helpers.sweep import finalise
+
+    variants = write_variants(tmp_path / "variants.yaml", {"hard": {"distill_loss": "hard"}})
+    sweep("smoke", variants, "stale", {"workdir": str(tmp_path)}, seeds=[7])
+    for cached in (tmp_path / "data/cache/predictions").glob("*.npy"):  # a stale entry: labels flipped
+        np.save(cached, np.load(cached)[:, ::-1].copy())
+    results = tmp_path / "results/stale-hard-s7"
+    params = json.loads((results / "run.json").read_text())["parameters"]
+    run("smoke", {**params, "score_test": False}, steps=["04"])  # validation now scored from the stale cache
+    stale = json.loads((results / "metrics.json").read_text())
+    with pytest.raises(UserError, match="did not reproduce validation"):
+        finalise("smoke", "stale", {"workdir": str(tmp_path)})
+    assert json.loads((results / "metrics.json").read_text()) == stale  # the validated metrics stay
+    assert json.loads((results / "metrics_final_rejected.json").read_text())["validation"] != stale["validation"]
+    assert not (results / "final.json").exists()
+
+
+def test_final_settles_the_precision_before_it_scores_test(tmp_path, monkeypatch):
+    from helpers.errors import UserError
+    from helpers.paths import write_json
+    from helpers.sweep import score_on_test
+
+    results = tmp_path / "results" / "r"
+    write_json({"test_scored": False, "weights": {"student": "0" * 20},
+                "precision": {"student": {"precision": "fp32"}}}, results / "metrics.json")
+    monkeypatch.setattr("helpers.student.weights_hash", lambda folder: "0" * 20)
+    monkeypatch.setattr("helpers.sweep.settled_precision", lambda paths, params: "bf16")
+    monkeypatch.setattr("helpers.sweep.run", lambda *a, **k: pytest.fail("test was scored"))
+    with pytest.raises(UserError, match="scores nothing on test"):
+        score_on_test("smoke", results, {"workdir": str(tmp_path), "run_name": "r"})
+    assert not (results / "metrics_validation.json").exists()
+
+
+def test_a_final_stopped_before_its_checks_ended_is_checked_again_not_kept(tmp_path, monkeypatch):
+    from helpers.errors import UserError
+    from helpers.paths import write_json
+    from helpers.sweep import score_on_test
+
+    results = tmp_path / "results" / "r"
+    validated = {"test_scored": False, "weights": {"student": "0" * 20}}
+    write_json({**validated, "test_scored": True}, results / "metrics.json")  # 04 wrote it, then the process died
+    write_json(validated, results / "metrics_validation.json")
+    monkeypatch.setattr("helpers.student.weights_hash", lambda folder: "1" * 20)
+    with pytest.raises(UserError, match="not those validated"):  # checked again, not "already scored: kept"
+        score_on_test("smoke", results, {"workdir": str(tmp_path), "run_name": "r"})
+    assert json.loads((results / "metrics.json").read_text()) == validated
