@@ -2,7 +2,9 @@
 
 `python -m helpers.readme --sweep offline` reads `results/offline/sweep.json` and each of its runs'
 `metrics.json` and `run.json`; `--run NAME` uses one run. The section between the README's result markers is
-replaced, and its figure written to `results/readme/`.
+replaced with the headline (short, so the README's first screen holds it and the two commands); the detail (the
+figure per seed, and with `--ablation` how the recipe was chosen) goes to `docs/_results_detail.md`, which the
+Method chapter includes, and the figure to `results/readme/`. Each figure is written in one place only.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ START, END = "<!-- results:start (written by python -m helpers.readme) -->", "<!
 MODELS = {"majority": "majority class (floor)", "teacher": "teacher", "student": "student",
           "gold_supervised": "gold-label student (ceiling)"}
 FIGURE = "results/readme/accuracy_by_seed.png"
+DETAIL = "docs/_results_detail.md"  # included by docs/method.qmd
 
 
 def runs_of(workdir: str, sweep: str | None, run: str | None) -> tuple[list[Path], str | None, list[str]]:
@@ -110,8 +113,8 @@ def figure(results: list[Path], path: Path) -> Path:
 
 def section(results: list[Path], command: str, ablation: str | None = None, variant: str | None = None,
             left_out: list[str] | None = None) -> str:
-    """The README's results section as Markdown; `ablation` is a sweep's `sweep.md`, shown as the choice;
-    `left_out` the chosen variant's runs not tabulated, with why."""
+    """The README's results section as Markdown (the headline; `detail` has the rest); `ablation` says whether a
+    sweep's table shows how the recipe was chosen; `left_out` the chosen variant's runs not tabulated, with why."""
     table, paired, facts = headline(results)
     p = facts["parameters"]
     steps = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in facts["steps_mean_s"].items())
@@ -130,15 +133,23 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         table.to_markdown(), "",
         "Paired on the same test reviews (student minus reference, per seed):", "",
         paired.to_markdown() if not paired.empty else "(no paired comparison in these runs)", "",
-        f"![Test accuracy per seed]({FIGURE})", "",
         f"Recipe: pool of {p.get('n_train')} train (0 = all not held out) + {p.get('n_unlabeled')} unlabeled reviews, "
         f"prior `{p.get('class_prior')}`, top {p.get('keep_top_fraction')} of each teacher class, balance "
         f"`{p.get('balance')}`, loss `{p.get('distill_loss')}`, {p.get('epochs')} epoch(s), max length "
         f"{p.get('max_length')} ({p.get('truncation')}), self-training rounds {p.get('self_train_rounds', 0)}.", "",
         *([f"Left out of this table: {'; '.join(left_out)}.", ""] if left_out else []),
         f"Time per run here (mean over seeds): {facts['total_mean_s'] / 60:.1f} min in all: {steps}.", "",
-        *([f"**What each technique buys.** Each variant is its own run. {ablation.strip()}", ""] if ablation else []),
-        f"Regenerate this section: `{command}`.", "", END])
+        f"Each seed's test accuracy as a figure{', and what each technique buys (the variants ranked on validation)' if ablation else ''}: "
+        f"[Method](docs/method.qmd#results-in-detail). Regenerate this section: `{command}`.", "", END])
+
+
+def detail(command: str, ablation: str | None = None) -> str:
+    """The results' detail for the Method chapter: the figure per seed and, with `ablation` (a sweep's `sweep.md`),
+    how the recipe was chosen."""
+    return "\n".join([
+        f"<!-- written by {command}: do not edit by hand -->", "",
+        f"![Test accuracy per seed](../{FIGURE})", "",
+        *([f"**What each technique buys.** Each variant is its own run. {ablation.strip()}", ""] if ablation else [])])
 
 
 def metrics_sample(results: list[Path]) -> str:
@@ -187,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         text = update_readme(readme.read_text(), section(results, command, ablation, variant, left_out))  # checked first
         figure(results, resolve(FIGURE))
         readme.write_text(text)
+        (PROJECT_ROOT / DETAIL).parent.mkdir(parents=True, exist_ok=True)
+        (PROJECT_ROOT / DETAIL).write_text(detail(command, ablation))
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
