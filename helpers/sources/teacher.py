@@ -11,6 +11,7 @@ import pandas as pd
 from .. import cache
 from ..teacher import annotate
 from . import build
+from ..precision import MIN_CHECK_REVIEWS, verdict_line
 from .combine import SHARPNESS, combine, probabilities, rank_normaliser
 
 
@@ -33,16 +34,17 @@ class SourcesTeacher:
     normalisation is fitted on the `pool` splits."""
 
     def __init__(self, names: list[str], settings: dict, cache_root: Path, splits: dict[str, list[str]],
-                 pool: tuple[str, ...] = ("train", "unsupervised"), override: str = "rating"):
+                 pool: tuple[str, ...] = ("train", "unsupervised"), override: str = "rating",
+                 check: tuple[list[str], np.ndarray] | None = None, min_reviews: int = MIN_CHECK_REVIEWS):
         self.names, self.override = list(names), override if override in names else None
         self.sources = {name: build(name, settings) for name in self.names}
-        models = {name: source.precision for name, source in self.sources.items() if hasattr(source, "precision")}
-        self.precision = ", ".join(f"{name} {precision}" for name, precision in models.items()) or "n/a"
+        texts, gold = check if check is not None else ([], np.zeros(0, int))
+        verdicts = {name: source.settle(texts, gold, cache_root, min_reviews)  # before any score is looked up
+                    for name, source in self.sources.items() if hasattr(source, "settle")}
+        self.precision = ", ".join(f"{name} {v['precision']}" for name, v in verdicts.items()) or "n/a"
         self.how = "label sources: " + "; ".join(
-            [f"{name} at {precision}" for name, precision in models.items()]
-            + [f"{name} in pure Python" for name in self.names if name not in models])
-        if models and settings.get("requested_precision") == "auto":
-            self.how += " (auto is not measured for a label source yet: fp32)"
+            [f"{name} at {verdict_line(v)}" for name, v in verdicts.items()]
+            + [f"{name} in pure Python" for name in self.names if name not in verdicts])
         self._raw: dict[str, dict[str, float]] = {name: {} for name in self.names}
         for split, texts in splits.items():
             for name, source in self.sources.items():
@@ -83,15 +85,19 @@ def source_settings(params: dict) -> dict:
             "positive": params["zeroshot_positive"], "negative": params["zeroshot_negative"],
             "zeroshot_max_length": params["zeroshot_max_length"],
             "zeroshot_truncation": params["zeroshot_truncation"], "device": params["device"],
-            "precision": "fp32" if params["precision"] == "auto" else params["precision"],
-            "requested_precision": params["precision"],
+            "precision": params["precision"],
             "model": params["teacher"], "teacher_max_length": params["teacher_max_length"],
             "truncation": params["teacher_truncation"], "head_tokens": params["head_tokens"]}
 
 
-def sources_teacher(names: str, settings: dict, cache_root: Path, reviews: dict[str, pd.DataFrame]) -> SourcesTeacher:
-    """The teacher made of the sources `names` ('vader_sentences,zeroshot,rating') over every split of `reviews`."""
+def sources_teacher(names: str, settings: dict, cache_root: Path, reviews: dict[str, pd.DataFrame],
+                    min_reviews: int = MIN_CHECK_REVIEWS) -> SourcesTeacher:
+    """The teacher made of the sources `names` ('vader_sentences,zeroshot,rating') over every split of `reviews`; a
+    model source's precision is settled on the labelled validation reviews, as every model's is."""
     from . import parse_sources
 
+    validation = reviews.get("validation")
+    check = (validation["text"].tolist(), validation["label"].to_numpy()) if validation is not None else None
     return SourcesTeacher(parse_sources(names), settings, cache_root,
-                          {split: frame["text"].tolist() for split, frame in reviews.items()})
+                          {split: frame["text"].tolist() for split, frame in reviews.items()}, check=check,
+                          min_reviews=min_reviews)
