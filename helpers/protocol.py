@@ -7,6 +7,7 @@ before it, so the record says how each was made. Runs already finished are kept,
 `--minutes` stops starting runs after that long (the sweeps are still tabulated).
 
 `python -m helpers.protocol --minutes 170 --set data_dir=../shared/data/imdb`
+`python -m helpers.protocol --stages recipe full --sources-from results/records/h200-2026-11-30 --set ...`
 """
 
 from __future__ import annotations
@@ -73,31 +74,42 @@ def stage_two(overrides: dict, clock: Clock, sources: str, leaders: list[str], t
     (folder / "variants.yaml").write_text(
         "# written by python -m helpers.protocol: stage 1's two best recipes (results/recipe/sweep.json) at the "
         "offline profile's scale\n" + yaml.safe_dump(stage, sort_keys=False))
-    for seed in (FIRST, CONFIRM):
+    for seeds in ([FIRST], [FIRST, CONFIRM]):  # both recipes on the first seed before either on the second
         for variant in chosen:
             if clock.left():
-                sweep(PROFILE, str(folder / "variants.yaml"), "stage2", overrides, [FIRST, CONFIRM], only=[variant])
+                sweep(PROFILE, str(folder / "variants.yaml"), "stage2", overrides, seeds, only=[variant])
     sweep(PROFILE, str(folder / "variants.yaml"), "stage2", overrides, [FIRST, CONFIRM], run_nothing=True)
 
 
-def protocol(overrides: dict, minutes: float, stages: list[int]) -> None:
-    """Stage 1 (sources, then recipe on the best sources) and stage 2, as far as `minutes` allow."""
+STAGES = ("sources", "recipe", "full")  # stage 1's two halves, stage 2
+
+
+def protocol(overrides: dict, minutes: float, stages: list[str], sources_from: str | None = None) -> None:
+    """Stage 1 (sources, then recipe on the best sources) and stage 2, as far as `minutes` allow. The sources'
+    choice is read from the `sources` sweep recorded in `sources_from` (a workdir; default this one)."""
     clock, workdir = Clock(minutes), overrides.get("workdir", ".")
-    if 1 in stages:
+    if "sources" in stages:
         staged_sweep("sources", "params/sources.yaml", overrides, clock)
-    sources = read_json(RunPaths.of(workdir, "sources").results / "sweep.json")
-    best = next(row for row in sources["summary"] if row.get("chosen") == "yes")["variant"]
+    record = RunPaths.of(sources_from or workdir, "sources").results / "sweep.json"
+    if not record.exists():
+        raise UserError(f"no sources sweep recorded in {record}: run --stages sources first, or name its workdir "
+                        "with --sources-from")
+    sources = read_json(record)
+    best = next((row["variant"] for row in sources["summary"] if row.get("chosen") == "yes"), None)
+    if best is None:
+        raise UserError(f"the sources sweep in {record} has chosen nothing yet: no variant finished on validation")
     teacher_sources = {**sources["common"], **sources["variants"][best]}.get("teacher_sources", "")
     extra = {k: v for k, v in sources["variants"][best].items() if k != "teacher_sources"}
     recipe_overrides = {**overrides, "teacher_sources": teacher_sources, **extra}
     print(f"protocol: sources chosen on validation: {best} ({teacher_sources or 'the single VADER teacher'})", flush=True)
-    if 1 in stages:
+    if "recipe" in stages:
         staged_sweep("recipe", "params/recipe.yaml", recipe_overrides, clock)
     leaders = ranked(workdir, "recipe")
-    if 2 in stages and leaders:
+    if "full" in stages and leaders:
         stage_two(recipe_overrides, clock, teacher_sources, leaders)
-    write_json({"sources_chosen": best, "teacher_sources": teacher_sources, "recipe_overrides": recipe_overrides,
-                "recipe_ranking": leaders}, RunPaths.of(workdir, "protocol").results / "protocol.json")
+    write_json({"sources_chosen": best, "sources_record": str(record), "teacher_sources": teacher_sources,
+                "recipe_overrides": recipe_overrides, "recipe_ranking": leaders},
+               RunPaths.of(workdir, "protocol").results / "protocol.json")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -105,11 +117,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m helpers.protocol", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=170.0, help="start no run after this many minutes")
-    parser.add_argument("--stages", nargs="+", type=int, default=[1, 2], choices=[1, 2])
+    parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES,
+                        help="stage 1's halves (sources, recipe) and stage 2 (full); default all three")
+    parser.add_argument("--sources-from", help="the workdir whose recorded `sources` sweep chose the sources "
+                                               "(e.g. results/records/h200-2026-11-30); default --set workdir")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     try:
-        protocol(parse_overrides(args.overrides), args.minutes, args.stages)
+        protocol(parse_overrides(args.overrides), args.minutes, args.stages, args.sources_from)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
