@@ -15,6 +15,8 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
+from .paths import current_umask
+
 
 def key(obj) -> str:
     """Short stable hash of a string or a JSON-able object: a cache entry's name."""
@@ -43,6 +45,7 @@ def complete_folder(target: Path):
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.", suffix=".partial"))
+    os.chmod(staging, 0o777 & ~current_umask())  # mkdtemp makes 0700; a folder gets what a plain mkdir would
     try:
         yield staging
         try:

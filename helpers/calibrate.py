@@ -109,23 +109,41 @@ def effect(before: np.ndarray, after: np.ndarray, gold: np.ndarray, split: str) 
             f"decisions_changed_{split}": int(np.sum(calls[0] != calls[1]))}
 
 
-def fold(model, scale: float, bias: float) -> None:
-    """Rewrite the classification head (the last Linear layer with one output per label) so that its softmax is
-    `calibrated(...)` of the original's: positive a * (pos - neg) + b, negative 0, neutral switched off."""
+def head_of(model):
+    """The classification head: the last Linear layer with one output per label."""
     import torch
 
-    heads = [m for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features == model.config.num_labels]
-    head = heads[-1]
+    return [m for m in model.modules() if isinstance(m, torch.nn.Linear)
+            and m.out_features == model.config.num_labels][-1]
+
+
+def fold(model, scale: float, bias: float) -> dict:
+    """Rewrite the classification head so that its softmax is `calibrated(...)` of the original's: positive
+    a * (pos - neg) + b, negative 0, neutral switched off. Returns the original head (`restore` puts it back)."""
+    import torch
+
+    head = head_of(model)
+    if head.bias is None:
+        raise ValueError("the classification head has no bias: the calibration's bias cannot be folded")
+    original = {"weight": head.weight.detach().cpu().tolist(), "bias": head.bias.detach().cpu().tolist()}
     with torch.no_grad():
-        weight = head.weight.clone()
-        bias_in = head.bias.clone() if head.bias is not None else torch.zeros(head.out_features)
+        weight, bias_in = head.weight.clone(), head.bias.clone()
         head.weight.zero_()
         head.weight[POS] = scale * (weight[POS] - weight[NEG])
-        if head.bias is None:
-            raise ValueError("the classification head has no bias: the calibration's bias cannot be folded")
         head.bias.zero_()
         head.bias[POS] = scale * (bias_in[POS] - bias_in[NEG]) + bias
         head.bias[NEU] = NEUTRAL_OFF
+    return original
+
+
+def restore(model, original: dict) -> None:
+    """Put back the head `fold` replaced: the trained student, before calibration."""
+    import torch
+
+    head = head_of(model)
+    with torch.no_grad():
+        head.weight.copy_(torch.tensor(original["weight"], dtype=head.weight.dtype))
+        head.bias.copy_(torch.tensor(original["bias"], dtype=head.bias.dtype))
 
 
 def calibrate_student(folder: Path, validation: pd.DataFrame, device: str = "auto",
@@ -147,7 +165,7 @@ def calibrate_student(folder: Path, validation: pd.DataFrame, device: str = "aut
     if is_main():
         if record["folded"]:
             model = AutoModelForSequenceClassification.from_pretrained(str(folder))
-            fold(model, record["scale"], record["bias"])
+            record["head"] = fold(model, record["scale"], record["bias"])  # the project scores before and after
             model.save_pretrained(str(folder))
             for file in Path(folder).iterdir():  # transformers writes its shards through 0600 temp files
                 if file.is_file():
@@ -167,23 +185,14 @@ def calibration_line(record: dict) -> str:
             f"{record['accuracy_validation_after']:.4f}, {record['decisions_changed_validation']:,} decisions changed")
 
 
-def uncalibrated(probs: np.ndarray, record: dict) -> np.ndarray:
-    """The binary reading before the folded map, from the calibrated probabilities: (1 - q, 0, q) with
-    q = sigmoid(d), d = (logit p - b) / a. The neutral row the student had before is not recoverable from them."""
-    p = np.clip(np.asarray(probs, dtype=np.float64)[:, POS], 1e-12, 1 - 1e-12)
-    d = (np.log(p) - np.log1p(-p) - record["bias"]) / record["scale"]
-    out = np.zeros((len(d), len(CLASSES)), dtype=np.float32)
-    q = sigmoid(d)
-    out[:, NEG], out[:, POS] = 1 - q, q
-    return out
-
-
-def calibration_metrics(training: dict, gold: np.ndarray, probs: np.ndarray, split: str) -> dict | None:
-    """The saved student's calibration record plus, on `split`, the ECE and accuracy of its binary reading before
-    the folded map and after it (`probs`, as scored), and the decisions that differ; None without calibration."""
-    record = training.get("calibration")
+def calibration_metrics(training: dict, gold: np.ndarray, probs: np.ndarray, before: np.ndarray, split: str
+                        ) -> dict | None:
+    """The saved student's calibration record (without its saved head) plus, on `split`, the ECE and accuracy of
+    the trained student (`before`, neutral and all) and of the calibrated one (`probs`, as scored), and how many
+    decisions differ; None for a student saved without calibration."""
+    record = {k: v for k, v in (training.get("calibration") or {}).items() if k != "head"}
     if not record:
         return None
     if not record.get("folded"):
         return {**record, "split": split}
-    return {**record, "split": split, **effect(uncalibrated(probs, record), probs, np.asarray(gold), split)}
+    return {**record, "split": split, **effect(before, probs, np.asarray(gold), split)}

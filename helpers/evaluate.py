@@ -59,7 +59,9 @@ def score_run(students: dict[str, SavedStudent], test: pd.DataFrame | None, vali
                           {n: s.settings.get("train_precision_used") for n, s in students.items()})
     headline_frame, headline_split = (test, "test") if test is not None else (validation, "validation")
     metrics["calibration"] = calibration_metrics(students["student"].settings, headline_frame["label"].to_numpy(),
-                                                 probs["student"], headline_split)
+                                                 probs["student"],
+                                                 students["student"].uncalibrated(headline_frame["text"]),
+                                                 headline_split)
     metrics["no_stated_rating"] = {"split": headline_split, **without_stated_rating(headline_frame, probs)}
     if any(column.startswith(SOURCE_PREFIX) for column in validation):
         metrics["sources"] = {split: source_metrics(frame) for split, frame in

@@ -10,9 +10,10 @@
    labelled reviews must agree with fp32's on `MIN_AGREEMENT` of them, both the headline call and the 3-class
    argmax, and accuracy may fall at most `MAX_ACCURACY_LOSS`. The first that passes is taken; else fp32.
 
-The verdict and its evidence are returned, to be recorded beside the scores, and kept in the cache under a key of
-the model's weights, the device (CPU model, cores and threads, or GPU), torch's version and this rule, so a rerun,
-a self-training round or a sweep's `--final` scores at the very precision that was validated.
+The verdict and its evidence are returned, to be recorded beside the scores, and (when measured) kept in the cache
+under a key of the model's weights, the device (CPU model, cores and threads, or GPU), the library versions, this
+rule and the reviews checked, so a rerun, a self-training round or a sweep's `--final` scores at the very precision
+that was validated.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ DETAIL = "docs/_results_detail.md"  # included by docs/method.qmd
 def runs_of(workdir: str, sweep: str | None, run: str | None) -> tuple[list[Path], str | None, list[str]]:
     """The results folders the section summarises, the sweep's chosen variant, and the chosen variant's runs left
     out, each with why (`sweep.run_status`: failed, unfinished, other parameters; or not scored on test)."""
-    from .sweep import chosen_runs, recorded_sweep
+    from .sweep import chosen_runs, final_checked, recorded_sweep
 
     if run:
         return [RunPaths.of(workdir, run).results], None, []
@@ -40,6 +40,8 @@ def runs_of(workdir: str, sweep: str | None, run: str | None) -> tuple[list[Path
     for seed, results, params, status in chosen_runs(record["profile"], sweep, record, chosen, workdir):
         if status == "ok" and not read_json(results / "metrics.json").get("test_scored", True):
             status = "validation only (score it on test: python -m helpers.sweep ... --final)"
+        elif status == "ok" and not final_checked(results):
+            status = "its test score passed no --final check (a --final stopped early, or scored outside it)"
         (kept.append(results) if status == "ok" else left_out.append(f"{params['run_name']}: {status}"))
     if not kept:
         raise UserError(f"sweep {sweep!r}: no run of its chosen variant {chosen!r} is finished and scored on test "

@@ -97,6 +97,9 @@ def stage(paths: RunPaths) -> Path:
     for notebook in sorted((paths.results / "notebooks").glob("*.ipynb")):
         shutil.copy(notebook, report / "notebooks" / notebook.name)
     shutil.copytree(PROJECT_ROOT / DOCS, report / DOCS)
+    readme_figures = PROJECT_ROOT / "results" / "readme"  # docs/_results_detail.md shows the README's figure
+    if readme_figures.is_dir():
+        shutil.copytree(readme_figures, report / "results" / "readme")
     shutil.copytree(paths.figures, report / "figures")
     figures = [name for name in FIGURES if (report / "figures" / name).exists()]
     (report / "_results.md").write_text(results_markdown(read_json(metrics_file), figures, ablation_table(paths)))

@@ -14,6 +14,7 @@ import pandas as pd
 import torch
 
 from . import cache
+from .calibrate import calibrated, restore
 from .distill import DistillationTrainer, loss_weights
 from .distributed import barrier, is_main, rank_and_world
 from .inference import at_precision, encode, predict_proba, token_budget
@@ -207,11 +208,15 @@ TOKENIZER_FILES = ("vocab.txt", "vocab.json", "merges.txt", "special_tokens_map.
 
 def weights_hash(folder: Path) -> str:
     """The hash of what a saved model computes with: its config, its weights (safetensors or PyTorch .bin) and its
-    tokenizer; not the Trainer's arguments (training_args.bin holds the run's paths) or the model card, so the same
-    model saved by two runs hashes the same."""
-    return files_digest(folder, lambda file: file.name == "config.json" or file.suffix == ".safetensors"
-                        or (file.suffix == ".bin" and file.name != "training_args.bin")
-                        or file.name.startswith("tokenizer") or file.name in TOKENIZER_FILES)
+    tokenizer, and the calibration folded into it (training.json keeps the head it replaced, which the project's
+    scoring puts back); not the Trainer's arguments (training_args.bin holds the run's paths) or the model card, so
+    the same model saved by two runs hashes the same."""
+    digest = files_digest(folder, lambda file: file.name == "config.json" or file.suffix == ".safetensors"
+                          or (file.suffix == ".bin" and file.name != "training_args.bin")
+                          or file.name.startswith("tokenizer") or file.name in TOKENIZER_FILES)
+    settings = Path(folder) / TRAINING_FILE
+    calibration = read_json(settings).get("calibration") if settings.exists() else None
+    return cache.key([digest, calibration]) if (calibration or {}).get("head") else digest
 
 
 class SavedStudent:
@@ -227,10 +232,14 @@ class SavedStudent:
         self.weights = weights_hash(self.folder)  # what --final checks it scores
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
         self.model = AutoModelForSequenceClassification.from_pretrained(str(folder)).to(pick_device(device))
+        self.calibration = self.settings.get("calibration") if (self.settings.get("calibration") or {}).get("head") else None
+        if self.calibration:  # score the trained student and apply the map: both readings from one pass
+            restore(self.model, self.calibration["head"])
         self.device = next(self.model.parameters()).device
         self.verdict = {"precision": "fp32", "how": "fp32 (not settled)"}
         self._runnable = {"fp32": self.model}
         self._scored: dict[str, np.ndarray] = {}  # check reviews' probabilities at the settled precision
+        self._before: dict[str, np.ndarray] = {}  # the trained student's probabilities (before calibration) per set
 
     @property
     def precision(self) -> str:
@@ -267,10 +276,24 @@ class SavedStudent:
                              precision=precision)
 
     def predict(self, texts, desc: str = "student") -> np.ndarray:
-        """Class probabilities per text, at the settled precision: reused where the precision check scored them,
-        or where these weights scored these texts at this precision before (the cache), else computed and kept."""
+        """Class probabilities per text, at the settled precision, as the saved model gives them (calibrated, if it
+        was); `uncalibrated(texts)` then has the trained student's own."""
         texts = list(texts)
         texts_key = cache.texts_key(texts)
+        before = self._predict(texts, texts_key, desc)
+        self._before[texts_key] = before
+        if not self.calibration:
+            return before
+        return calibrated(before, self.calibration["scale"], self.calibration["bias"])
+
+    def uncalibrated(self, texts) -> np.ndarray:
+        """The trained student's probabilities (neutral and all) for texts `predict` scored."""
+        return self._before[cache.texts_key(list(texts))]
+
+    def _predict(self, texts: list[str], texts_key: str, desc: str) -> np.ndarray:
+        """The trained student's probabilities per text, at the settled precision: reused where the precision check
+        scored them, or where this model scored these texts at this precision before (the cache), else computed and
+        kept."""
         cached = self._cached(texts_key)
         known = self._scored.get(texts_key) if self.reuse_predictions else None
         if known is not None:
@@ -297,8 +320,9 @@ class SavedStudent:
         return Path(self.cache_root) / "predictions" / f"{entry}.npy"
 
     def _keep(self, target: Path | None, probs: np.ndarray) -> None:
-        """Store `probs` in the prediction cache at `target`, atomically."""
-        if target is not None and not target.exists() and is_main():
+        """Store `probs` in the prediction cache at `target`, atomically; scoring afresh (--final) replaces an entry
+        it found stale."""
+        if target is not None and (not target.exists() or not self.reuse_predictions) and is_main():
             with atomic_path(target) as tmp:
                 with open(tmp, "wb") as handle:
                     np.save(handle, probs)
@@ -313,7 +337,7 @@ def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -
     folder, staging = Path(folder), Path(folder).with_name(Path(folder).name + ".partial")
     if is_main():
         shutil.rmtree(staging, ignore_errors=True)
-    trainer.save_model(str(staging))  # every process calls it; the Trainer writes from the main one
+    trainer.save_model(str(staging))  # every process calls it (so one staging name all ranks share); main writes
     if is_main():
         write_json({**asdict(config), **provenance}, staging / TRAINING_FILE)
         for file in staging.rglob("*"):  # transformers writes its shards through 0600 temp files

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from . import cache
 from .errors import ConfigError, UserError
 from .paths import RunPaths, atomic_path, read_json, resolve, run_name, write_json
 from .run import notebooks, parse_overrides, resolve_parameters, run, same_work
@@ -251,7 +252,7 @@ def score_on_test(profile: str, results: Path, params: dict) -> None:
 
     metrics, validated_file = read_json(results / "metrics.json"), results / VALIDATED
     if metrics.get("test_scored"):
-        if (results / FINAL).exists():
+        if final_checked(results):
             print(f"{params['run_name']} already scored on test by --final, every check passed: kept", flush=True)
             return
         if not validated_file.exists():
@@ -269,23 +270,33 @@ def score_on_test(profile: str, results: Path, params: dict) -> None:
         raise UserError(f"{params['run_name']}: the weights of {', '.join(changed)} are not those validated: "
                         "rerun the variant, then --final")
     precision = settled_precision(paths, params)
-    if precision != (metrics.get("precision") or {}).get("student", {}).get("precision"):
+    validated = (metrics.get("precision") or {}).get("student", {}).get("precision")
+    if precision != validated:
         raise UserError(f"{params['run_name']}: the student would score at {precision} here, not at the precision "
-                        f"validated ({metrics['precision']['student']['precision']}): --final scores nothing on test")
+                        f"validated ({validated}): --final scores nothing on test")
     teacher = read_json(paths.data / "teacher.json")
+    run(profile, {**params, "score_test": True}, steps=["02"])  # a validated run never annotated test
+    if read_json(paths.data / "teacher.json") != teacher:
+        raise UserError(f"{params['run_name']}: 02 annotated test with another teacher than the one validated "
+                        f"(data/{params['run_name']}/teacher.json changed): rerun the variant; no student scored test")
     write_json(metrics, validated_file)
     run(profile, {**params, "score_test": True, "reuse_predictions": False},  # every figure compared is recomputed
-        steps=["02", "04"])  # a validated run never annotated test
+        steps=["04"])
     differences = reproduced(metrics, read_json(results / "metrics.json"))
-    if read_json(paths.data / "teacher.json") != teacher:
-        differences.append("the teacher (02 annotated test with another teacher than the one validated)")
     if differences:
         (results / "metrics.json").rename(results / "metrics_final_rejected.json")
         validated_file.rename(results / "metrics.json")
         raise UserError(f"{params['run_name']}: scoring on test did not reproduce validation ({'; '.join(differences)}); "
                         f"kept the validated metrics, the rejected ones are in metrics_final_rejected.json")
     write_json({"checked": ["weights and tokenizer", "precision", "teacher", "validation recomputed"],
-                "weights": metrics["weights"]}, results / FINAL)
+                "weights": metrics["weights"], "metrics": cache.key(read_json(results / "metrics.json"))},
+               results / FINAL)
+
+
+def final_checked(results: Path) -> bool:
+    """True if a --final passed every check on exactly the metrics.json the run holds now."""
+    record = results / FINAL
+    return record.exists() and read_json(record).get("metrics") == cache.key(read_json(results / "metrics.json"))
 
 
 def settled_precision(paths: RunPaths, params: dict) -> str:

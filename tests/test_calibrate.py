@@ -4,8 +4,7 @@ is calibrated, and the neutral class no longer moves a decision."""
 import numpy as np
 import pytest
 
-from helpers.calibrate import (MIN_REVIEWS, binary_logit, calibrated, calibration_metrics, choose, fold,
-                               uncalibrated)
+from helpers.calibrate import MIN_REVIEWS, binary_logit, calibrated, calibration_metrics, choose, fold
 from helpers.metrics import binary_positive_probability, expected_calibration_error, to_binary
 
 
@@ -70,8 +69,8 @@ def test_too_few_validation_reviews_fit_nothing_and_say_so():
     probs, gold = miscalibrated(n=12)
     record = choose(probs, gold)
     assert record["folded"] is False and f"fewer than the {MIN_REVIEWS:,}" in record["why"]
-    assert calibration_metrics({"calibration": record}, gold, probs, "test") == {**record, "split": "test"}
-    assert calibration_metrics({}, gold, probs, "test") is None  # a student saved without calibration
+    assert calibration_metrics({"calibration": record}, gold, probs, probs, "test") == {**record, "split": "test"}
+    assert calibration_metrics({}, gold, probs, probs, "test") is None  # a student saved without calibration
 
 
 def test_a_map_that_would_raise_the_validation_ece_is_not_folded():
@@ -82,14 +81,15 @@ def test_a_map_that_would_raise_the_validation_ece_is_not_folded():
         assert "would not lower" in record["why"]
 
 
-def test_the_test_record_reconstructs_the_binary_reading_before_the_map():
-    probs, gold = miscalibrated(neutral=-30.0)
+def test_the_record_on_the_scored_set_counts_what_switching_neutral_off_changed():
+    probs, gold = miscalibrated(shift=0.0, neutral=0.5)  # neutral moves decisions before calibration
     record = choose(probs, gold)
     after = calibrated(probs, record["scale"], record["bias"])
-    np.testing.assert_allclose(uncalibrated(after, record)[:, 2], 1 / (1 + np.exp(-binary_logit(probs))), atol=1e-5)
-    metrics = calibration_metrics({"calibration": record}, gold, after, "test")
-    assert metrics["accuracy_test_before"] == pytest.approx(np.mean((binary_logit(probs) > 0) == gold))
-    assert metrics["ece_test_after"] < metrics["ece_test_before"]
+    metrics = calibration_metrics({"calibration": {**record, "head": {"weight": [], "bias": []}}}, gold, after, probs,
+                                  "test")
+    assert metrics["decisions_changed_test"] == int(np.sum(to_binary(probs) != to_binary(after))) > 0
+    assert metrics["accuracy_test_before"] == pytest.approx(np.mean(to_binary(probs) == gold))
+    assert "head" not in metrics  # the saved head stays in training.json
 
 
 def test_folding_the_map_into_the_head_is_what_pipeline_returns(tiny_teacher, tmp_path):
@@ -113,3 +113,39 @@ def test_folding_the_map_into_the_head_is_what_pipeline_returns(tiny_teacher, tm
                     for row in scores])
     np.testing.assert_allclose(got, calibrated(before, 0.4, 0.25), atol=1e-5)
     assert (got[:, 1] == 0).all()
+
+
+def test_the_project_scores_a_calibrated_student_as_pipeline_does_and_keeps_the_trained_one(tiny_teacher, tmp_path):
+    """One pass gives both readings: the saved head is put back for scoring and the map applied, so the project's
+    probabilities are pipeline()'s and the trained student's (neutral and all) are what calibration is compared with."""
+    import json
+
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    from helpers.student import SavedStudent, weights_hash
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_teacher).eval()
+    tokenizer = AutoTokenizer.from_pretrained(tiny_teacher)
+    texts = ["A wonderful film.", "Dull and far too long.", "It was fine, I suppose."]
+    with torch.no_grad():
+        model.classifier.out_proj.bias.copy_(torch.tensor([0.3, 1.0, -0.2]))
+        model.classifier.out_proj.weight.mul_(20)
+    model.save_pretrained(tmp_path)
+    tokenizer.save_pretrained(tmp_path)
+    (tmp_path / "training.json").write_text(json.dumps({"max_length": 64, "truncation": "head", "head_tokens": 16}))
+    trained = SavedStudent(tmp_path, "cpu").predict(texts)
+    unfolded = weights_hash(tmp_path)
+    record = {"folded": True, "scale": 0.4, "bias": 0.25, "head": fold(model, 0.4, 0.25)}
+    model.save_pretrained(tmp_path)
+    (tmp_path / "training.json").write_text(json.dumps({"max_length": 64, "truncation": "head", "head_tokens": 16,
+                                                        "calibration": record}))
+    student = SavedStudent(tmp_path, "cpu")
+    scored = student.predict(texts)
+    np.testing.assert_allclose(student.uncalibrated(texts), trained, atol=1e-5)
+    assert trained[:, 1].min() > 0.05  # the trained student's neutral is there to be compared
+    served = pipeline("text-classification", model=str(tmp_path), top_k=None)(texts)
+    got = np.array([[{d["label"]: d["score"] for d in row}[name] for name in ("negative", "neutral", "positive")]
+                    for row in served])
+    np.testing.assert_allclose(scored, got, atol=1e-5)
+    assert weights_hash(tmp_path) != unfolded

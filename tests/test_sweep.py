@@ -59,8 +59,8 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
     assert main(["--profile", "smoke", "--variants", variants, "--name", "mini", "--final",
                  "--set", f"workdir={tmp_path}"]) == 0
     log = capsys.readouterr().out
-    assert "seeds 7" in log and "[2/2] 04_evaluate_plot" in log and "03_train_student" not in log
-    assert "[1/2] 02_teacher_annotate" in log  # a validated run never annotated test: 02 does it now
+    assert "seeds 7" in log and "[1/1] 04_evaluate_plot" in log and "03_train_student" not in log
+    assert "[1/1] 02_teacher_annotate" in log  # a validated run never annotated test: 02 does it, checked, then 04
     assert {path: path.stat().st_mtime_ns for path in checkpoints} == stamps  # no weight, no checkpoint rewritten
     final = json.loads((chosen / "metrics.json").read_text())
     assert final["test_scored"] is True and final["n_test"] == 20
@@ -73,6 +73,9 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
     assert [s for s in record["steps"] if s["notebook"] not in rerun] == \
         [s for s in steps_before if s["notebook"] not in rerun]  # 01 and 03 not rerun
     assert json.loads((chosen / "final.json").read_text())["weights"] == validated["weights"]
+    from helpers.sweep import final_checked
+
+    assert final_checked(chosen)
     assert (out / "sweep.json").read_text() == sweep_record  # the choice stands as recorded
     table = pd.read_csv(out / "sweep.csv").set_index("variant")
     other = ({"hard", "soft"} - {best}).pop()

@@ -56,6 +56,7 @@ class SourcesTeacher:
         self.normalisers = {name: rank_normaliser(pool_raw[name]) if getattr(source, "ranked", True) else np.asarray
                             for name, source in self.sources.items()}
         self.fingerprint = {"teacher": "sources", "sources": [s.settings for s in self.sources.values()],
+                            "ranked": [name for name, s in self.sources.items() if getattr(s, "ranked", True)],
                             "override": self.override, "sharpness": SHARPNESS, "pool": cache.texts_key(pool_texts)}
 
     def raw(self, texts) -> dict[str, np.ndarray]:

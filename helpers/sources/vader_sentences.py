@@ -39,7 +39,7 @@ class VaderSentences:
     def __init__(self, workers: int = 0, last_weight: float = 2.0):
         self._vader, self.last_weight = VaderTeacher(workers), last_weight
         self.settings = {"source": self.name, "vaderSentiment": version("vaderSentiment"), "last_weight": last_weight,
-                         "split": SENTENCE_END.pattern}
+                         "split": SENTENCE_END.pattern, "no_sentence": "abstain"}
 
     def score(self, texts, progress=None) -> np.ndarray:
         """One weighted mean of sentence scores per review (sentences scored in VADER's worker processes)."""
