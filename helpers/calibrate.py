@@ -146,35 +146,6 @@ def restore(model, original: dict) -> None:
         head.bias.copy_(torch.tensor(original["bias"], dtype=head.bias.dtype))
 
 
-def calibrate_student(folder: Path, validation: pd.DataFrame, device: str = "auto",
-                      min_reviews: int = MIN_REVIEWS) -> dict:
-    """Choose a calibration on `validation`'s true labels (the student scored at fp32), fold it into the saved
-    student at `folder` when it lowers the validation ECE, and record it in its training.json. Returns the record."""
-    from transformers import AutoModelForSequenceClassification
-
-    from .distributed import barrier, is_main
-    from .paths import plain_mode, read_json, write_json
-    from .student import TRAINING_FILE, SavedStudent
-
-    gold = validation["label"].to_numpy()
-    if len(gold) < min_reviews:
-        record = choose(np.zeros((len(gold), len(CLASSES))), gold, min_reviews)
-    else:
-        record = choose(SavedStudent(folder, device).predict(validation["text"], "calibration: student on validation"),
-                        gold, min_reviews)
-    if is_main():
-        if record["folded"]:
-            model = AutoModelForSequenceClassification.from_pretrained(str(folder))
-            record["head"] = fold(model, record["scale"], record["bias"])  # the project scores before and after
-            model.save_pretrained(str(folder))
-            for file in Path(folder).iterdir():  # transformers writes its shards through 0600 temp files
-                if file.is_file():
-                    plain_mode(file)
-        write_json({**read_json(Path(folder) / TRAINING_FILE), "calibration": record}, Path(folder) / TRAINING_FILE)
-    barrier()
-    return record
-
-
 def calibration_line(record: dict) -> str:
     """One line on what calibration did."""
     if not record.get("folded"):

@@ -15,14 +15,15 @@ import numpy as np
 import pandas as pd
 
 from . import cache
+from .calibrate import MIN_REVIEWS, calibration_line, choose, fold
 from .data import read_reviews
 from .distill import training_targets
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError, UserError
-from .paths import RunPaths, read_json, write_json
+from .paths import RunPaths, plain_mode, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .student import TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, save_student, targets_key, train_student
-from .teacher import PROB_COLUMNS
+from .teacher import CLASSES, PROB_COLUMNS
 
 TARGET_PARAMETERS = ("class_prior", "min_confidence", "keep_top_fraction", "balance")
 
@@ -78,11 +79,35 @@ def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.Data
 
 def calibrate(paths: RunPaths, p: dict, validation: pd.DataFrame) -> dict:
     """Calibrate the saved student's binary reading (its final round) on validation, and say what that did."""
-    from .calibrate import calibrate_student, calibration_line
-
     record = calibrate_student(paths.student, validation, p["device"])
     print(calibration_line(record))
     return record
+
+
+def calibrate_student(folder: Path, validation: pd.DataFrame, device: str = "auto",
+                      min_reviews: int = MIN_REVIEWS) -> dict:
+    """Choose a calibration on `validation`'s true labels (the student scored at fp32), fold it into the saved
+    student at `folder` when it lowers the validation ECE, and record it in its training.json. Returns the record."""
+    from transformers import AutoModelForSequenceClassification
+
+    gold = validation["label"].to_numpy()
+    if len(gold) < min_reviews:
+        record = choose(np.zeros((len(gold), len(CLASSES))), gold, min_reviews)
+    else:
+        record = choose(SavedStudent(folder, device).predict(validation["text"], "calibration: student on validation"),
+                        gold, min_reviews)
+    if is_main():
+        if record["folded"]:
+            model = AutoModelForSequenceClassification.from_pretrained(str(folder))
+            record["head"] = fold(model, record["scale"], record["bias"])  # the project scores before and after
+            model.save_pretrained(str(folder))
+            for file in Path(folder).iterdir():  # transformers writes its shards through 0600 temp files
+                if file.is_file():
+                    plain_mode(file)
+        write_json({**read_json(Path(folder) / TRAINING_FILE), "calibration": record}, Path(folder) / TRAINING_FILE)
+    barrier()
+    return record
+
 
 
 def gold_ceiling(paths: RunPaths, p: dict, train: pd.DataFrame, validation: pd.DataFrame):
