@@ -1,0 +1,79 @@
+"""The lent GPU's IMDB, cut to fit the 64 MiB a run may carry: the unlabeled split keeps the real text of the reviews
+the planned runs draw (and of every review the draws' duplicate and cross-split rules look at), a short placeholder
+elsewhere; test keeps the reviews whose text is also in train or unlabeled (all the rules need). Draws from it are
+the full data's draws, and this checks it before writing anything.
+
+`python -m helpers.gpu_kit --data-dir ../shared/data/imdb --seeds 42 43 --n-unlabeled 6000` after
+`bash ../shared/gpu/pack.sh` (with SPLITS=train): writes `.gpu/imdb_{unsupervised,test}.jsonl.xz`. On the GPU
+machine the kit's prep turns test into parquet; unlabeled needs one more line (see `.gpu/stage.sh` in the records).
+"""
+
+from __future__ import annotations
+
+import argparse
+import lzma
+import sys
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from .data import draw_samples
+from .errors import UserError
+
+
+def reduced(full: Path, seeds: list[int], n_train: int, n_val: int, n_unlabeled: int) -> dict[str, pd.DataFrame]:
+    """The unlabeled and test splits cut as the module says, for draws of `n_unlabeled` or fewer with `seeds`."""
+    read = lambda split: pd.read_parquet(full / f"{split}.parquet", columns=["text", "label"])
+    train, test, unlabeled = read("train"), read("test"), read("unsupervised")
+    drawn = set()
+    for seed in seeds:
+        drawn |= set(draw_samples(n_train, n_val, 0, n_unlabeled, seed, str(full))[0]["unsupervised"]["text"])
+    real = unlabeled["text"].isin(drawn | set(train["text"]) | set(test["text"])) | unlabeled["text"].duplicated(keep=False)
+    cut = unlabeled.copy()
+    cut.loc[~real, "text"] = [f"placeholder unlabeled review {i}" for i in cut.index[~real]]
+    return {"unsupervised": cut, "test": test[test["text"].isin(set(train["text"]) | set(unlabeled["text"]))]}
+
+
+def check(full: Path, cut: dict[str, pd.DataFrame], seeds: list[int], n_train: int, n_val: int, n_unlabeled: int) -> None:
+    """Refuse unless every planned draw from the cut data is the full data's, review for review."""
+    with tempfile.TemporaryDirectory() as folder:
+        pd.read_parquet(full / "train.parquet").to_parquet(Path(folder) / "train.parquet")
+        for split, frame in cut.items():
+            frame.to_parquet(Path(folder) / f"{split}.parquet", index=False)
+        for seed in seeds:
+            ours = draw_samples(n_train, n_val, 0, n_unlabeled, seed, folder)[0]
+            theirs = draw_samples(n_train, n_val, 0, n_unlabeled, seed, str(full))[0]
+            for split in ("validation", "train", "unsupervised"):
+                if ours[split]["text"].tolist() != theirs[split]["text"].tolist():
+                    raise UserError(f"the cut data draws another {split} sample for seed {seed}: not written")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command-line entry point."""
+    parser = argparse.ArgumentParser(prog="python -m helpers.gpu_kit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data-dir", default="../shared/data/imdb")
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43])
+    parser.add_argument("--n-train", type=int, default=2000)
+    parser.add_argument("--n-val", type=int, default=2000)
+    parser.add_argument("--n-unlabeled", type=int, default=6000, help="the most unlabeled reviews a planned run draws")
+    parser.add_argument("--out", default=".gpu")
+    args = parser.parse_args(argv)
+    full = Path(args.data_dir)
+    try:
+        cut = reduced(full, args.seeds, args.n_train, args.n_val, args.n_unlabeled)
+        check(full, cut, args.seeds, args.n_train, args.n_val, args.n_unlabeled)
+    except UserError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    for split, frame in cut.items():
+        raw = frame.to_json(orient="records", lines=True, force_ascii=False).encode()
+        (Path(args.out) / f"imdb_{split}.jsonl.xz").write_bytes(lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME))
+    print(f"wrote {args.out}/imdb_unsupervised.jsonl.xz and imdb_test.jsonl.xz: the draws of seeds "
+          f"{' '.join(map(str, args.seeds))} (up to {args.n_unlabeled:,} unlabeled) are the full data's")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
