@@ -156,7 +156,7 @@ def calibration_line(record: dict) -> str:
             f"{record['accuracy_validation_after']:.4f}, {record['decisions_changed_validation']:,} decisions changed")
 
 
-def calibration_metrics(training: dict, gold: np.ndarray, probs: np.ndarray, before: np.ndarray, split: str
+def calibration_metrics(training: dict, gold: np.ndarray, probs: np.ndarray, before: np.ndarray | None, split: str
                         ) -> dict | None:
     """The saved student's calibration record (without its saved head) plus, on `split`, the ECE and accuracy of
     the trained student (`before`, neutral and all) and of the calibrated one (`probs`, as scored), and how many
@@ -166,4 +166,7 @@ def calibration_metrics(training: dict, gold: np.ndarray, probs: np.ndarray, bef
         return None
     if not record.get("folded"):
         return {**record, "split": split}
+    if before is None:
+        return {**record, "split": split, "before": "not measured: calibrated before the trained head was kept "
+                                                    "(rerun 03 to measure it)"}
     return {**record, "split": split, **effect(before, probs, np.asarray(gold), split)}

@@ -1,7 +1,8 @@
 """The lent GPU's IMDB, cut to fit the 64 MiB a run may carry: the unlabeled split keeps the real text of the reviews
 the planned runs draw (and of every review the draws' duplicate and cross-split rules look at), a short placeholder
 elsewhere; test keeps the reviews whose text is also in train or unlabeled (all the rules need). Draws from it are
-the full data's draws, and this checks it before writing anything.
+the full data's draws, and this checks it before writing anything. Its test split is no test sample: runs on the
+kit's data score validation only (`score_test: false`, as the protocol's sweeps do).
 
 `python -m helpers.gpu_kit --data-dir ../shared/data/imdb --seeds 42 43 --n-unlabeled 6000` after
 `bash ../shared/gpu/pack.sh` (with SPLITS=train): writes `.gpu/imdb_{unsupervised,test}.jsonl.xz`. On the GPU

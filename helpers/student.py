@@ -232,7 +232,10 @@ class SavedStudent:
         self.weights = weights_hash(self.folder)  # what --final checks it scores
         self.tokenizer = AutoTokenizer.from_pretrained(str(folder))
         self.model = AutoModelForSequenceClassification.from_pretrained(str(folder)).to(pick_device(device))
-        self.calibration = self.settings.get("calibration") if (self.settings.get("calibration") or {}).get("head") else None
+        record = self.settings.get("calibration") or {}
+        self.calibration = record if record.get("head") else None
+        # folded before the replaced head was kept (an older run): the trained student cannot be scored any more
+        self.trained_lost = bool(record.get("folded")) and self.calibration is None
         if self.calibration:  # score the trained student and apply the map: both readings from one pass
             restore(self.model, self.calibration["head"])
         self.device = next(self.model.parameters()).device
@@ -253,14 +256,27 @@ class SavedStudent:
     def settle(self, requested: str, check: pd.DataFrame | None = None, min_reviews: int = MIN_CHECK_REVIEWS) -> dict:
         """Fix the precision every later `predict` uses: `requested`, or for `auto` the verdict of
         `precision.choose_precision` on `check`'s labelled reviews, remembered in the cache for these weights on
-        this device. Returns the verdict (with `reused`: whether it came from the cache)."""
+        this device. The check judges the probabilities the student reports (calibrated, if it is). Returns the
+        verdict (with `reused`: whether it came from the cache)."""
         texts, gold = (check["text"].tolist(), check["label"].to_numpy()) if check is not None else ([], [])
-        verdict, probs, reused = settled(self.score, self.device, texts, gold, requested, self.cache_root,
+        trained = {}
+
+        def reported(precision: str, texts, progress_bar=None) -> np.ndarray:
+            trained[precision] = self.score(precision, texts, progress_bar)
+            return self._reported(trained[precision])
+
+        verdict, probs, reused = settled(reported, self.device, texts, gold, requested, self.cache_root,
                                          self.identity(), min_reviews)
         self.use(verdict)
         if self.precision in probs:  # the check already scored these reviews at this precision: keep them
-            self._scored = {cache.texts_key(texts[:len(probs[self.precision])]): probs[self.precision]}
+            self._scored = {cache.texts_key(texts[:len(probs[self.precision])]): trained[self.precision]}
         return {**verdict, "reused": reused}
+
+    def _reported(self, trained: np.ndarray) -> np.ndarray:
+        """The probabilities the saved model reports for the trained student's `trained`: the calibration applied."""
+        if not self.calibration:
+            return trained
+        return calibrated(trained, self.calibration["scale"], self.calibration["bias"])
 
     def use(self, verdict: dict) -> None:
         """Score at the precision of `verdict` (e.g. another model's, for a comparison at one precision)."""
@@ -282,13 +298,12 @@ class SavedStudent:
         texts_key = cache.texts_key(texts)
         before = self._predict(texts, texts_key, desc)
         self._before[texts_key] = before
-        if not self.calibration:
-            return before
-        return calibrated(before, self.calibration["scale"], self.calibration["bias"])
+        return self._reported(before)
 
-    def uncalibrated(self, texts) -> np.ndarray:
-        """The trained student's probabilities (neutral and all) for texts `predict` scored."""
-        return self._before[cache.texts_key(list(texts))]
+    def uncalibrated(self, texts) -> np.ndarray | None:
+        """The trained student's probabilities (neutral and all) for texts `predict` scored; None for an older
+        calibrated student whose trained head was not kept."""
+        return None if self.trained_lost else self._before[cache.texts_key(list(texts))]
 
     def _predict(self, texts: list[str], texts_key: str, desc: str) -> np.ndarray:
         """The trained student's probabilities per text, at the settled precision: reused where the precision check

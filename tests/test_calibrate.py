@@ -149,3 +149,36 @@ def test_the_project_scores_a_calibrated_student_as_pipeline_does_and_keeps_the_
                     for row in served])
     np.testing.assert_allclose(scored, got, atol=1e-5)
     assert weights_hash(tmp_path) != unfolded
+
+
+def test_the_precision_check_judges_what_the_calibrated_student_reports(tiny_teacher, tmp_path, monkeypatch):
+    """A calibrated student's check compares the probabilities it reports (the map applied), while its cache and
+    later scoring keep the trained student's."""
+    import json
+
+    import pandas as pd
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    import helpers.precision as precision
+    from helpers.student import SavedStudent
+
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_teacher).eval()
+    AutoTokenizer.from_pretrained(tiny_teacher).save_pretrained(tmp_path)
+    record = {"folded": True, "scale": 0.4, "bias": 3.0, "head": fold(model, 0.4, 3.0)}
+    model.save_pretrained(tmp_path)
+    (tmp_path / "training.json").write_text(json.dumps({"max_length": 32, "truncation": "head", "head_tokens": 8,
+                                                        "calibration": record}))
+    judged = []
+    monkeypatch.setattr(precision, "judge", lambda reference, candidate, gold: judged.append(reference) or
+                        {"agreement": 1.0, "agreement_classes": 1.0, "accuracy": 1.0, "accuracy_fp32": 1.0,
+                         "largest_change": 0.0, "passed": True})
+    monkeypatch.setattr(precision, "native_precisions", lambda device: ["bf16"])
+    monkeypatch.setattr(precision, "clearly_faster", lambda *a: True)
+    check = pd.DataFrame({"text": [f"review number {i}" for i in range(20)], "label": [0, 1] * 10})
+    student = SavedStudent(tmp_path, "cpu")
+    student.settle("auto", check, min_reviews=20)
+    assert judged and (judged[0][:, 1] == 0).all()  # what it reports: neutral off, the map applied
+    np.testing.assert_allclose(judged[0], calibrated(student.score("fp32", check["text"].tolist()), 0.4, 3.0),
+                               atol=1e-6)
+    student.predict(check["text"])
+    assert student.uncalibrated(check["text"])[:, 1].max() > 0  # the trained student's own, neutral and all
