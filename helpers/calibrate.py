@@ -15,10 +15,7 @@ fitted (a dozen reviews would fit anything).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import pandas as pd
 
 from .metrics import binary_positive_probability, expected_calibration_error, to_binary
 from .teacher import CLASSES

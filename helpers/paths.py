@@ -110,6 +110,13 @@ def plain_mode(path: str | os.PathLike) -> None:
     os.chmod(path, 0o666 & ~current_umask())
 
 
+def plain_modes(folder: str | os.PathLike) -> None:
+    """`plain_mode` for every file under `folder` (transformers writes its shards through 0600 temp files)."""
+    for file in Path(folder).rglob("*"):
+        if file.is_file():
+            plain_mode(file)
+
+
 def current_umask() -> int:
     """The process's file-creation mask (read by setting it and putting it back)."""
     mask = os.umask(0o022)

@@ -20,7 +20,7 @@ from .distributed import barrier, is_main, rank_and_world
 from .inference import at_precision, encode, predict_proba, token_budget
 from .metrics import headline, precision_line, to_binary
 from .models import files_digest, from_pretrained, model_identity, pick_device
-from .paths import atomic_path, plain_mode, read_json, write_json
+from .paths import atomic_path, plain_modes, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS, device_name, settled, training_precision
 from .progress import TrainingProgress, batch_mode, progress
 from .tables import md_text
@@ -355,9 +355,7 @@ def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -
     trainer.save_model(str(staging))  # every process calls it (so one staging name all ranks share); main writes
     if is_main():
         write_json({**asdict(config), **provenance}, staging / TRAINING_FILE)
-        for file in staging.rglob("*"):  # transformers writes its shards through 0600 temp files
-            if file.is_file():
-                plain_mode(file)
+        plain_modes(staging)
         shutil.rmtree(folder, ignore_errors=True)  # swap in the complete folder: never a half-saved student
         staging.rename(folder)
     barrier()

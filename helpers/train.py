@@ -20,7 +20,7 @@ from .data import read_reviews
 from .distill import training_targets
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError, UserError
-from .paths import RunPaths, plain_mode, read_json, write_json
+from .paths import RunPaths, plain_modes, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .student import TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, save_student, targets_key, train_student
 from .teacher import CLASSES, PROB_COLUMNS
@@ -91,23 +91,19 @@ def calibrate_student(folder: Path, validation: pd.DataFrame, device: str = "aut
     from transformers import AutoModelForSequenceClassification
 
     gold = validation["label"].to_numpy()
-    if len(gold) < min_reviews:
-        record = choose(np.zeros((len(gold), len(CLASSES))), gold, min_reviews)
-    else:
-        record = choose(SavedStudent(folder, device).predict(validation["text"], "calibration: student on validation"),
-                        gold, min_reviews)
+    enough = len(gold) >= min_reviews  # below it, choose() says so without anything to score
+    probs = (SavedStudent(folder, device).predict(validation["text"], "calibration: student on validation") if enough
+             else np.zeros((len(gold), len(CLASSES))))
+    record = choose(probs, gold, min_reviews)
     if is_main():
         if record["folded"]:
             model = AutoModelForSequenceClassification.from_pretrained(str(folder))
             record["head"] = fold(model, record["scale"], record["bias"])  # the project scores before and after
             model.save_pretrained(str(folder))
-            for file in Path(folder).iterdir():  # transformers writes its shards through 0600 temp files
-                if file.is_file():
-                    plain_mode(file)
+            plain_modes(folder)
         write_json({**read_json(Path(folder) / TRAINING_FILE), "calibration": record}, Path(folder) / TRAINING_FILE)
     barrier()
     return record
-
 
 
 def gold_ceiling(paths: RunPaths, p: dict, train: pd.DataFrame, validation: pd.DataFrame):

@@ -181,5 +181,5 @@ def test_a_teacher_of_sources_settles_its_model_sources_precision_as_every_model
     auto = SourcesTeacher(["zeroshot", "rating"], {**zeroshot, "precision": "auto"}, tmp_path, splits,
                           check=(reviews["text"].tolist(), reviews["label"].to_numpy()), min_reviews=40)
     source = auto.sources["zeroshot"]
-    assert source.precision in ("fp32", "bf16") and f"checked on 40" in auto.how  # measured, not assumed fp32
+    assert source.precision in ("fp32", "bf16") and "checked on 40" in auto.how  # measured, not assumed fp32
     assert source.settings["precision"] == source.precision  # its scores are cached under the settled precision
