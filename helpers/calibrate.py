@@ -1,16 +1,23 @@
-"""Calibration of the student's binary reading, folded into its saved head so that plain `pipeline()` returns it.
+"""Calibration of the student's binary reading, folded into its saved head so that plain `pipeline()` returns it,
+without changing a single decision of its binary logit.
 
 The student has three outputs, but IMDB asks one question: positive or negative. Its binary logit is
-d = z_positive - z_negative. Platt scaling (Platt 1999) maps it to a * d + b, fitted on the validation reviews' true
-labels; with b = 0 it is temperature scaling of the binary logit (Guo et al. 2017). The map is folded into the
-classification head exactly: the positive row becomes a * (w_pos - w_neg) with bias a * (b_pos - b_neg) + b, the
-negative row zero, and the neutral row is switched off (weights 0, bias -1e4), so p(positive) = sigmoid(a * d + b)
-and the neutral class can no longer move a decision. A scale keeps every decision of the binary logit; a bias moves
-those between the old and new thresholds, and the record says how many.
+d = z_positive - z_negative. A map g(d) with g(0) = 0 that rises with d keeps every decision sign(d), and
+p(positive) = sigmoid(g(d)) is fitted on the validation reviews' true labels. Two maps, each a log-sum of branches
+a_k * d + b_k whose weights exp(b_k) sum to 1 (so g(0) = 0):
+- `scale`: one branch, g = a * d, temperature scaling of the binary logit (Guo et al. 2017);
+- `two_scales`: g = log(w * exp(a1 * d) + (1 - w) * exp(a2 * d)), a different confidence for the reviews the
+  student calls clearly positive than for the rest. A distilled student is often both: too sure in the middle
+  (a small a) and too shy about its clearest positives (a large a).
+Both fold into the classification head exactly: the negative row becomes zero, the positive row the steeper
+branch a_1 * (w_pos - w_neg) with bias a_1 * (b_pos - b_neg) + b_1, and the neutral row the other branch, or
+switched off (bias -1e4) for one. p(positive) + p(neutral), the project's headline reading, is then sigmoid(g(d)),
+so the neutral class carries part of a positive call and can no longer move a decision. A bias (Platt scaling) would
+fit some students better, but it moves every decision between the old and the new threshold, so it is not offered.
 
-Which map (scale, or scale and bias) is the one that fits validation better out of sample (5-fold cross-validated
-log-loss), and it is folded only if it lowers the validation ECE; below `MIN_REVIEWS` validation reviews nothing is
-fitted (a dozen reviews would fit anything).
+Which map is the one that fits validation better out of sample (5-fold cross-validated log-loss), and it is folded
+only if it lowers the validation ECE; below `MIN_REVIEWS` validation reviews nothing is fitted (a dozen reviews
+would fit anything).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from .teacher import CLASSES
 MIN_REVIEWS = 500  # fewer validation reviews than this: no calibration
 NEUTRAL_OFF = -1.0e4  # the neutral row's bias once calibrated: exp(-1e4) is 0 at every precision
 NEG, NEU, POS = (CLASSES.index(name) for name in ("negative", "neutral", "positive"))
-MAPS = ("scale", "scale_bias")
+MAPS = ("scale", "two_scales")
 
 
 def binary_logit(probs: np.ndarray) -> np.ndarray:
@@ -45,17 +52,31 @@ def log_loss(logits: np.ndarray, gold: np.ndarray) -> float:
     return float(np.mean(np.logaddexp(0, -signed)))
 
 
-def fit(d: np.ndarray, gold: np.ndarray, kind: str) -> tuple[float, float]:
-    """(a, b) minimising the log-loss of sigmoid(a * d + b); b = 0 for `scale`."""
+def logit(d: np.ndarray, branches) -> np.ndarray:
+    """g(d) = log sum_k exp(a_k * d + b_k): the calibrated binary logit of the map `branches` [(a_k, b_k), ...]."""
+    terms = [a * np.asarray(d, dtype=np.float64) + b for a, b in branches]
+    return np.logaddexp.reduce(terms, axis=0) if len(terms) > 1 else terms[0]
+
+
+def branches_of(x: np.ndarray, kind: str) -> list[tuple[float, float]]:
+    """The branches of map `kind` from its free parameters: log-slopes, and the weight's logit for `two_scales`."""
+    if kind == "scale":
+        return [(float(np.exp(x[0])), 0.0)]
+    slopes, weight_logit = np.exp(x[:2]), x[2]
+    weights = -np.logaddexp(0, -weight_logit), -np.logaddexp(0, weight_logit)  # log w, log(1 - w): sum to one
+    return sorted(((float(a), float(b)) for a, b in zip(slopes, weights)), reverse=True)  # steeper first: positive
+
+
+def fit(d: np.ndarray, gold: np.ndarray, kind: str) -> list[tuple[float, float]]:
+    """The branches of map `kind` minimising the log-loss of sigmoid(g(d)), from a few starts (the two-branch
+    loss is not convex)."""
     from scipy.optimize import minimize
 
-    start = np.array([1.0, 0.0])
-    if kind == "scale":
-        found = minimize(lambda x: log_loss(x[0] * d, gold), start[:1], method="L-BFGS-B", bounds=[(1e-3, 1e3)])
-        return float(found.x[0]), 0.0
-    found = minimize(lambda x: log_loss(x[0] * d + x[1], gold), start, method="L-BFGS-B",
-                     bounds=[(1e-3, 1e3), (-50, 50)])
-    return float(found.x[0]), float(found.x[1])
+    starts = [[0.0]] if kind == "scale" else [[-1.0, 0.5, 0.0], [-2.0, 0.0, 2.0], [-2.0, 0.0, -2.0], [0.0, -2.0, 2.0]]
+    loss = lambda x: log_loss(logit(d, branches_of(x, kind)), gold)
+    found = min((minimize(loss, start, method="Nelder-Mead", options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-10})
+                 for start in starts), key=lambda result: result.fun)
+    return branches_of(found.x, kind)
 
 
 def cross_validated_loss(d: np.ndarray, gold: np.ndarray, kind: str, folds: int = 5, seed: int = 0) -> float:
@@ -64,17 +85,27 @@ def cross_validated_loss(d: np.ndarray, gold: np.ndarray, kind: str, folds: int 
     losses = []
     for part in np.array_split(order, folds):
         rest = np.setdiff1d(order, part)
-        a, b = fit(d[rest], gold[rest], kind)
-        losses.append(log_loss(a * d[part] + b, gold[part]) * len(part))
+        losses.append(log_loss(logit(d[part], fit(d[rest], gold[rest], kind)), gold[part]) * len(part))
     return float(sum(losses) / len(d))
 
 
-def calibrated(probs: np.ndarray, scale: float, bias: float) -> np.ndarray:
-    """The 3-class probabilities the folded head gives: (1 - p, 0, p) with p = sigmoid(scale * d + bias)."""
-    p = sigmoid(scale * binary_logit(probs) + bias)
-    out = np.zeros((len(p), len(CLASSES)), dtype=np.float32)
-    out[:, NEG], out[:, POS] = 1 - p, p
+def calibrated(probs: np.ndarray, branches) -> np.ndarray:
+    """The 3-class probabilities the folded head gives: negative 1 - sigmoid(g(d)), positive the first branch's
+    share of sigmoid(g(d)) and neutral the second's (0 for a one-branch map)."""
+    d = binary_logit(probs)
+    rows = np.stack([np.zeros_like(d)] + [a * d + b for a, b in branches], axis=1)
+    shares = np.exp(rows - np.logaddexp.reduce(rows, axis=1, keepdims=True))
+    out = np.zeros((len(d), len(CLASSES)), dtype=np.float32)
+    out[:, NEG], out[:, POS] = shares[:, 0], shares[:, 1]
+    if len(branches) > 1:
+        out[:, NEU] = shares[:, 2]
     return out
+
+
+def record_branches(record: dict) -> list[tuple[float, float]]:
+    """The map of a calibration record; a record written before maps had branches has one `scale` and `bias`."""
+    return [tuple(branch) for branch in record["branches"]] if "branches" in record else [(record["scale"],
+                                                                                            record["bias"])]
 
 
 def choose(probs: np.ndarray, gold: np.ndarray, min_reviews: int = MIN_REVIEWS) -> dict:
@@ -86,9 +117,9 @@ def choose(probs: np.ndarray, gold: np.ndarray, min_reviews: int = MIN_REVIEWS) 
     d = binary_logit(probs)
     losses = {kind: cross_validated_loss(d, gold, kind) for kind in MAPS}
     kind = min(MAPS, key=lambda k: (round(losses[k], 6), MAPS.index(k)))  # a tie keeps the simpler map
-    scale, bias = fit(d, gold, kind)
-    record = {"map": kind, "scale": scale, "bias": bias, "fitted_on": f"{len(gold):,} validation reviews",
-              "cross_validated_log_loss": losses, **effect(probs, calibrated(probs, scale, bias), gold, "validation"),
+    branches = fit(d, gold, kind)
+    record = {"map": kind, "branches": branches, "fitted_on": f"{len(gold):,} validation reviews",
+              "cross_validated_log_loss": losses, **effect(probs, calibrated(probs, branches), gold, "validation"),
               "neutral_moved_validation": int(np.sum(to_binary(probs) != (d > 0)))}  # what switching neutral off moves
     record["folded"] = record["ece_validation_after"] < record["ece_validation_before"]
     if not record["folded"]:
@@ -114,9 +145,10 @@ def head_of(model):
             and m.out_features == model.config.num_labels][-1]
 
 
-def fold(model, scale: float, bias: float) -> dict:
-    """Rewrite the classification head so that its softmax is `calibrated(...)` of the original's: positive
-    a * (pos - neg) + b, negative 0, neutral switched off. Returns the original head (`restore` puts it back)."""
+def fold(model, branches) -> dict:
+    """Rewrite the classification head so that its softmax is `calibrated(..., branches)` of the original's: negative
+    0, positive and neutral the branches a * (pos - neg) + b (neutral switched off for one branch). Returns the
+    original head (`restore` puts it back)."""
     import torch
 
     head = head_of(model)
@@ -126,10 +158,11 @@ def fold(model, scale: float, bias: float) -> dict:
     with torch.no_grad():
         weight, bias_in = head.weight.clone(), head.bias.clone()
         head.weight.zero_()
-        head.weight[POS] = scale * (weight[POS] - weight[NEG])
         head.bias.zero_()
-        head.bias[POS] = scale * (bias_in[POS] - bias_in[NEG]) + bias
         head.bias[NEU] = NEUTRAL_OFF
+        for row, (a, b) in zip((POS, NEU), branches):
+            head.weight[row] = a * (weight[POS] - weight[NEG])
+            head.bias[row] = a * (bias_in[POS] - bias_in[NEG]) + b
     return original
 
 
@@ -147,7 +180,8 @@ def calibration_line(record: dict) -> str:
     """One line on what calibration did."""
     if not record.get("folded"):
         return f"calibration: not folded ({record['why']})"
-    return (f"calibration: {record['map']} (a = {record['scale']:.3f}, b = {record['bias']:+.3f}) fitted on "
+    branches = ", ".join(f"{a:.3f} d {b:+.3f}" for a, b in record_branches(record))
+    return (f"calibration: {record['map']} (g(d) = log-sum-exp of {branches}) fitted on "
             f"{record['fitted_on']}; validation ECE {record['ece_validation_before']:.3f} -> "
             f"{record['ece_validation_after']:.3f}, accuracy {record['accuracy_validation_before']:.4f} -> "
             f"{record['accuracy_validation_after']:.4f}, {record['decisions_changed_validation']:,} decisions changed")

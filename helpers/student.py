@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from . import cache
-from .calibrate import calibrated, restore
+from .calibrate import calibrated, record_branches, restore
 from .distill import DistillationTrainer, loss_weights
 from .distributed import barrier, is_main, rank_and_world
 from .inference import at_precision, encode, predict_proba, token_budget
@@ -276,7 +276,7 @@ class SavedStudent:
         """The probabilities the saved model reports for the trained student's `trained`: the calibration applied."""
         if not self.calibration:
             return trained
-        return calibrated(trained, self.calibration["scale"], self.calibration["bias"])
+        return calibrated(trained, record_branches(self.calibration))
 
     def use(self, verdict: dict) -> None:
         """Score at the precision of `verdict` (e.g. another model's, for a comparison at one precision)."""

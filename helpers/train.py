@@ -98,7 +98,7 @@ def calibrate_student(folder: Path, validation: pd.DataFrame, device: str = "aut
     if is_main():
         if record["folded"]:
             model = AutoModelForSequenceClassification.from_pretrained(str(folder))
-            record["head"] = fold(model, record["scale"], record["bias"])  # the project scores before and after
+            record["head"] = fold(model, record["branches"])  # the project scores before and after
             model.save_pretrained(str(folder))
             plain_modes(folder)
         write_json({**read_json(Path(folder) / TRAINING_FILE), "calibration": record}, Path(folder) / TRAINING_FILE)

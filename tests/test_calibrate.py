@@ -1,10 +1,11 @@
 """Calibration of the binary reading: fitted on validation, folded into the saved head exactly, so plain pipeline()
-is calibrated, and the neutral class no longer moves a decision."""
+is calibrated, no decision of the binary logit changes, and the neutral class no longer moves a decision."""
 
 import numpy as np
 import pytest
 
-from helpers.calibrate import MIN_REVIEWS, binary_logit, calibrated, calibration_metrics, choose, fold
+from helpers.calibrate import (MIN_REVIEWS, binary_logit, calibrated, calibration_metrics, choose, fold,
+                               record_branches)
 from helpers.metrics import binary_positive_probability, expected_calibration_error, to_binary
 
 
@@ -24,22 +25,41 @@ def miscalibrated(n=4000, factor=3.0, shift=0.5, neutral=-2.0, seed=0):
     return softmax(logits), gold
 
 
-def test_a_scale_and_bias_undo_overconfidence_and_a_shift():
-    probs, gold = miscalibrated()
+def test_two_scales_calibrate_a_student_too_sure_in_the_middle_and_too_shy_at_the_end_keeping_every_decision():
+    """A distilled student's shape: true log-odds 0.3 d in the middle, much steeper for its clearest positives. One
+    scale cannot fit both; two can, and g(0) = 0 keeps every decision."""
+    rng = np.random.default_rng(1)
+    d = rng.normal(0, 5, 6000)
+    truth = np.logaddexp(0.3 * d + np.log(0.999), 3.0 * d + np.log(0.001))
+    gold = (rng.random(len(d)) < 1 / (1 + np.exp(-truth))).astype(int)
+    probs = softmax(np.stack([-d / 2, np.full(len(d), -30.0), d / 2], axis=1))
     record = choose(probs, gold)
-    assert record["map"] == "scale_bias" and record["folded"]
-    assert record["scale"] == pytest.approx(1 / 3, rel=0.15) and record["bias"] == pytest.approx(-0.5 / 3, abs=0.08)
-    after = calibrated(probs, record["scale"], record["bias"])
-    assert expected_calibration_error(gold, binary_positive_probability(after)) < 0.02
+    assert record["map"] == "two_scales" and record["folded"]
+    assert record["cross_validated_log_loss"]["two_scales"] < record["cross_validated_log_loss"]["scale"]
+    (steep, _), (shallow, _) = record["branches"]
+    assert steep > 1.0 and shallow == pytest.approx(0.3, rel=0.2)
+    after = calibrated(probs, record["branches"])
     assert record["ece_validation_after"] < 0.02 < record["ece_validation_before"]
-    assert (after[:, 1] == 0).all()  # neutral is switched off
+    assert record["decisions_changed_validation"] == 0
+    np.testing.assert_array_equal(to_binary(after), (binary_logit(probs) > 0).astype(int))
+    assert after[:, 1].max() > 0.5  # mildly sure positives read neutral; clear ones positive
+    assert after[binary_logit(probs) > 8, 2].min() > 0.99
+
+
+def test_a_shifted_student_keeps_every_decision():
+    """Overconfident and shifted: Platt's bias would move decisions across the threshold; no offered map can."""
+    probs, gold = miscalibrated(neutral=-30.0)
+    record = choose(probs, gold)
+    assert record["folded"] and record["ece_validation_after"] < record["ece_validation_before"]
+    assert record["decisions_changed_validation"] == 0
+    assert record["accuracy_validation_after"] == record["accuracy_validation_before"]
 
 
 def test_without_a_shift_the_scale_alone_is_chosen_and_no_decision_of_the_binary_logit_changes():
     probs, gold = miscalibrated(shift=0.0, neutral=-30.0)
     record = choose(probs, gold)
-    assert record["map"] == "scale" and record["bias"] == 0.0
-    after = calibrated(probs, record["scale"], record["bias"])
+    assert record["map"] == "scale" and record["branches"][0][1] == 0.0 and len(record["branches"]) == 1
+    after = calibrated(probs, record["branches"])
     assert record["decisions_changed_validation"] == 0
     np.testing.assert_array_equal(to_binary(after), (binary_logit(probs) > 0).astype(int))
 
@@ -50,7 +70,8 @@ def test_the_neutral_class_cannot_move_a_decision():
     probs = softmax(np.array([[0.3, -6.0, 0.0]]))
     assert to_binary(probs)[0] == 0
     for scale in (1 / 2.99, 1.0, 3.0):
-        assert to_binary(calibrated(probs, scale, 0.0))[0] == 0  # d = -1 stays negative at every scale
+        assert to_binary(calibrated(probs, [(scale, 0.0)]))[0] == 0  # d = -1 stays negative at every scale
+        assert to_binary(calibrated(probs, [(scale, np.log(0.1)), (0.1 * scale, np.log(0.9))]))[0] == 0
     old_way = softmax(np.log(probs) / 2.99)
     assert to_binary(old_way)[0] == 1  # what the 3-class temperature did
 
@@ -59,7 +80,7 @@ def test_a_neutral_heavy_student_keeps_its_binary_decisions():
     """A student whose neutral logit is large: a scale on the binary logit keeps sign(d), whatever neutral said."""
     probs, gold = miscalibrated(shift=0.0, neutral=0.5)
     record = choose(probs, gold)
-    after = calibrated(probs, record["scale"], record["bias"])
+    after = calibrated(probs, record["branches"])
     d = binary_logit(probs)
     assert np.mean(to_binary(after) == (d > 0)) > 0.99
     assert record["neutral_moved_validation"] > 0  # neutral did move decisions before; it no longer can
@@ -84,7 +105,7 @@ def test_a_map_that_would_raise_the_validation_ece_is_not_folded():
 def test_the_record_on_the_scored_set_counts_what_switching_neutral_off_changed():
     probs, gold = miscalibrated(shift=0.0, neutral=0.5)  # neutral moves decisions before calibration
     record = choose(probs, gold)
-    after = calibrated(probs, record["scale"], record["bias"])
+    after = calibrated(probs, record["branches"])
     metrics = calibration_metrics({"calibration": {**record, "head": {"weight": [], "bias": []}}}, gold, after, probs,
                                   "test")
     assert metrics["decisions_changed_test"] == int(np.sum(to_binary(probs) != to_binary(after))) > 0
@@ -105,14 +126,20 @@ def test_folding_the_map_into_the_head_is_what_pipeline_returns(tiny_teacher, tm
         head.weight.mul_(20)
         before = torch.softmax(model(**tokenizer(texts, return_tensors="pt", padding=True)).logits, -1).numpy()
     assert before[:, 1].min() > 0.05  # neutral carries weight before
-    fold(model, 0.4, 0.25)
+    branches = [(2.0, np.log(0.3)), (0.4, np.log(0.7))]
+    fold(model, branches)
     model.save_pretrained(tmp_path)
     tokenizer.save_pretrained(tmp_path)
     scores = pipeline("text-classification", model=str(tmp_path), top_k=None)(texts)
     got = np.array([[{d["label"]: d["score"] for d in row}[name] for name in ("negative", "neutral", "positive")]
                     for row in scores])
-    np.testing.assert_allclose(got, calibrated(before, 0.4, 0.25), atol=1e-5)
-    assert (got[:, 1] == 0).all()
+    np.testing.assert_allclose(got, calibrated(before, branches), atol=1e-5)
+    assert got[:, 1].max() > 0.05  # the second branch is the neutral row
+    np.testing.assert_array_equal(to_binary(got), (binary_logit(before) > 0).astype(int))
+    fold(model, [(0.4, 0.0)])  # one scale: neutral switched off
+    model.save_pretrained(tmp_path)
+    scores = pipeline("text-classification", model=str(tmp_path), top_k=None)(texts)
+    assert all({d["label"]: d["score"] for d in row}["neutral"] == 0 for row in scores)
 
 
 def test_the_project_scores_a_calibrated_student_as_pipeline_does_and_keeps_the_trained_one(tiny_teacher, tmp_path):
@@ -136,7 +163,8 @@ def test_the_project_scores_a_calibrated_student_as_pipeline_does_and_keeps_the_
     (tmp_path / "training.json").write_text(json.dumps({"max_length": 64, "truncation": "head", "head_tokens": 16}))
     trained = SavedStudent(tmp_path, "cpu").predict(texts)
     unfolded = weights_hash(tmp_path)
-    record = {"folded": True, "scale": 0.4, "bias": 0.25, "head": fold(model, 0.4, 0.25)}
+    branches = [(2.0, np.log(0.3)), (0.4, np.log(0.7))]
+    record = {"folded": True, "branches": branches, "head": fold(model, branches)}
     model.save_pretrained(tmp_path)
     (tmp_path / "training.json").write_text(json.dumps({"max_length": 64, "truncation": "head", "head_tokens": 16,
                                                         "calibration": record}))
@@ -164,7 +192,7 @@ def test_the_precision_check_judges_what_the_calibrated_student_reports(tiny_tea
 
     model = AutoModelForSequenceClassification.from_pretrained(tiny_teacher).eval()
     AutoTokenizer.from_pretrained(tiny_teacher).save_pretrained(tmp_path)
-    record = {"folded": True, "scale": 0.4, "bias": 3.0, "head": fold(model, 0.4, 3.0)}
+    record = {"folded": True, "scale": 0.4, "bias": 3.0, "head": fold(model, [(0.4, 3.0)])}  # an older record's map
     model.save_pretrained(tmp_path)
     (tmp_path / "training.json").write_text(json.dumps({"max_length": 32, "truncation": "head", "head_tokens": 8,
                                                         "calibration": record}))
@@ -178,7 +206,8 @@ def test_the_precision_check_judges_what_the_calibrated_student_reports(tiny_tea
     student = SavedStudent(tmp_path, "cpu")
     student.settle("auto", check, min_reviews=20)
     assert judged and (judged[0][:, 1] == 0).all()  # what it reports: neutral off, the map applied
-    np.testing.assert_allclose(judged[0], calibrated(student.score("fp32", check["text"].tolist()), 0.4, 3.0),
+    assert record_branches(record) == [(0.4, 3.0)]
+    np.testing.assert_allclose(judged[0], calibrated(student.score("fp32", check["text"].tolist()), [(0.4, 3.0)]),
                                atol=1e-6)
     student.predict(check["text"])
     assert student.uncalibrated(check["text"])[:, 1].max() > 0  # the trained student's own, neutral and all
