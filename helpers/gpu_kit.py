@@ -1,11 +1,11 @@
-"""The lent GPU's IMDB, cut to fit the 64 MiB a run may carry: the unlabeled split keeps the real text of the reviews
-the planned runs draw (and of every review the draws' duplicate and cross-split rules look at), a short placeholder
-elsewhere; test keeps the reviews whose text is also in train or unlabeled (all the rules need). Draws from it are
+"""The lent GPU's IMDB, cut to fit the 64 MiB a run may carry: the train and unlabeled splits keep the real text of
+the reviews the planned runs draw (and of every review the draws' duplicate and cross-split rules look at), a short
+placeholder elsewhere; test keeps the reviews whose text is also in train or unlabeled (all the rules need). Draws from it are
 the full data's draws, and this checks it before writing anything. Its test split is no test sample: runs on the
 kit's data score validation only (`score_test: false`, as the protocol's sweeps do).
 
 `python -m helpers.gpu_kit --data-dir ../shared/data/imdb --seeds 42 43 --n-unlabeled 6000` after
-`bash ../shared/gpu/pack.sh` (with SPLITS=train): writes `.gpu/imdb_{unsupervised,test}.jsonl.xz`. On the GPU
+`bash ../shared/gpu/pack.sh` (with SPLITS=train): writes `.gpu/imdb_{train,unsupervised,test}.jsonl.xz`. On the GPU
 machine the kit's prep turns test into parquet; unlabeled needs one more line (see `.gpu/stage.sh` in the records).
 """
 
@@ -24,22 +24,31 @@ from .errors import UserError
 
 
 def reduced(full: Path, seeds: list[int], n_train: int, n_val: int, n_unlabeled: int) -> dict[str, pd.DataFrame]:
-    """The unlabeled and test splits cut as the module says, for draws of `n_unlabeled` or fewer with `seeds`."""
+    """The three splits cut as the module says, for draws of `n_unlabeled` or fewer with `seeds`."""
     read = lambda split: pd.read_parquet(full / f"{split}.parquet", columns=["text", "label"])
     train, test, unlabeled = read("train"), read("test"), read("unsupervised")
-    drawn = set()
+    drawn = {"train": set(), "unsupervised": set()}
     for seed in seeds:
-        drawn |= set(draw_samples(n_train, n_val, 0, n_unlabeled, seed, str(full))[0]["unsupervised"]["text"])
-    real = unlabeled["text"].isin(drawn | set(train["text"]) | set(test["text"])) | unlabeled["text"].duplicated(keep=False)
-    cut = unlabeled.copy()
-    cut.loc[~real, "text"] = [f"placeholder unlabeled review {i}" for i in cut.index[~real]]
-    return {"unsupervised": cut, "test": test[test["text"].isin(set(train["text"]) | set(unlabeled["text"]))]}
+        samples = draw_samples(n_train, n_val, 0, n_unlabeled, seed, str(full))[0]
+        drawn["train"] |= set(samples["train"]["text"]) | set(samples["validation"]["text"])
+        drawn["unsupervised"] |= set(samples["unsupervised"]["text"])
+    return {"train": placeholders(train, "train", drawn["train"] | set(test["text"])),
+            "unsupervised": placeholders(unlabeled, "unlabeled",
+                                         drawn["unsupervised"] | set(train["text"]) | set(test["text"])),
+            "test": test[test["text"].isin(set(train["text"]) | set(unlabeled["text"]))]}
+
+
+def placeholders(split: pd.DataFrame, name: str, needed: set[str]) -> pd.DataFrame:
+    """`split` with a short unique placeholder for every text that is neither `needed` nor duplicated (rows kept)."""
+    real = split["text"].isin(needed) | split["text"].duplicated(keep=False)
+    cut = split.copy()
+    cut.loc[~real, "text"] = [f"placeholder {name} review {i}" for i in cut.index[~real]]
+    return cut
 
 
 def check(full: Path, cut: dict[str, pd.DataFrame], seeds: list[int], n_train: int, n_val: int, n_unlabeled: int) -> None:
     """Refuse unless every planned draw from the cut data is the full data's, review for review."""
     with tempfile.TemporaryDirectory() as folder:
-        pd.read_parquet(full / "train.parquet").to_parquet(Path(folder) / "train.parquet")
         for split, frame in cut.items():
             frame.to_parquet(Path(folder) / f"{split}.parquet", index=False)
         for seed in seeds:
@@ -71,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     for split, frame in cut.items():
         raw = frame.to_json(orient="records", lines=True, force_ascii=False).encode()
         (Path(args.out) / f"imdb_{split}.jsonl.xz").write_bytes(lzma.compress(raw, preset=9 | lzma.PRESET_EXTREME))
-    print(f"wrote {args.out}/imdb_unsupervised.jsonl.xz and imdb_test.jsonl.xz: the draws of seeds "
+    print(f"wrote {args.out}/imdb_{{train,unsupervised,test}}.jsonl.xz: the draws of seeds "
           f"{' '.join(map(str, args.seeds))} (up to {args.n_unlabeled:,} unlabeled) are the full data's")
     return 0
 

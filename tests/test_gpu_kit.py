@@ -16,5 +16,8 @@ def test_the_cut_unlabeled_split_draws_what_the_full_one_draws(tmp_path):
     cut = reduced(tmp_path, [42, 43], 10, 10, 20)
     placeholders = cut["unsupervised"]["text"].str.startswith("placeholder").sum()
     assert len(cut["unsupervised"]) == len(unlabeled) and 150 < placeholders < 200  # most texts cut, order kept
+    cut_train = cut["train"]["text"].str.startswith("placeholder")
+    assert len(cut["train"]) == len(train) and 0 < cut_train.sum() < len(train) - 3  # texts also in test stay
+    assert not cut_train[:3].any()
     assert set(cut["test"]["text"]) == set(train["text"][:3]) | {test["text"][0]}  # what the cross-split rule needs
     check(tmp_path, cut, [42, 43], 10, 10, 20)  # raises if any draw differed
