@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import os
 import platform
 import subprocess
@@ -309,9 +310,20 @@ NOT_THE_WORK = ("score_test", "reuse_predictions", "workdir")
 
 
 def same_work(recorded: dict, params: dict) -> bool:
-    """True if two runs' parameters make the same artifacts: equal but for NOT_THE_WORK."""
-    drop = lambda p: {k: v for k, v in p.items() if k not in NOT_THE_WORK}
+    """True if two runs' parameters make the same artifacts: equal but for NOT_THE_WORK, a parameter left out
+    counting as its notebooks' default (so a record stays readable when a profile later states that default)."""
+    defaults = agreed_defaults(tuple(notebooks()))
+    drop = lambda p: {k: v for k, v in {**defaults, **p}.items() if k not in NOT_THE_WORK}
     return drop(recorded) == drop(params)
+
+
+@functools.lru_cache(maxsize=4)
+def agreed_defaults(chosen: tuple[Path, ...]) -> dict:
+    """The parameters whose default is the same in every one of `chosen` notebooks that has them, with it."""
+    per_notebook = [notebook_defaults([nb]) for nb in chosen]
+    names = {name for defaults in per_notebook for name in defaults}
+    return {name: values[0] for name in names
+            if len(values := [d[name] for d in per_notebook if name in d]) and all(v == values[0] for v in values)}
 
 
 def _earlier_steps(paths: RunPaths, params: dict, chosen: list[Path]) -> list[dict]:

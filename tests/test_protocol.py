@@ -62,3 +62,16 @@ def test_the_sources_choice_can_come_from_records_made_elsewhere(tmp_path, fake_
     protocol.protocol({"workdir": str(here)}, minutes=60, stages=["recipe"], sources_from=str(elsewhere))
     assert not [c for c in fake_sweeps if c["name"] == "sources" and c["overrides"]["workdir"] == str(here)]
     assert read_json(here / "results/protocol/protocol.json")["sources_chosen"] == "sentences_zeroshot_rating"
+
+
+def test_a_record_stays_readable_when_a_profile_later_states_a_default():
+    """A run recorded without `teacher_sources` made what a profile stating its default ("") makes; a run with
+    another value did not. Without this, the records of every earlier sweep read as 'other parameters' once the
+    offline profile names its sources."""
+    from helpers.run import notebook_defaults, same_work
+
+    assert notebook_defaults()["teacher_sources"] == ""
+    recorded = {"seed": 42, "n_unlabeled": 2000}
+    assert same_work(recorded, {**recorded, "teacher_sources": ""})
+    assert not same_work(recorded, {**recorded, "teacher_sources": "vader"})
+    assert not same_work(recorded, {**recorded, "seed": 43})
