@@ -1,7 +1,8 @@
 """Write the README's results section from a finished sweep over seeds (or one run), never by hand.
 
 `python -m helpers.readme --sweep offline` reads `results/offline/sweep.json` and each of its runs'
-`metrics.json` and `run.json`; `--run NAME` uses one run. The section between the README's result markers is
+`metrics.json` and `run.json`; `--run NAME [NAME ...]` uses those runs: one run, or one profile's runs over seeds
+(their parameters equal but for the seed). The section between the README's result markers is
 replaced with the headline (short, so the README's first screen holds it and the two commands); the detail (the
 figure per seed, and with `--ablation` how the recipe was chosen) goes to `docs/_results_detail.md`, which the
 Method chapter includes, and the figure to `results/readme/`. Each figure is written in one place only.
@@ -28,13 +29,15 @@ FIGURE = "results/readme/accuracy_by_seed.png"
 DETAIL = "docs/_results_detail.md"  # included by docs/method.qmd
 
 
-def runs_of(workdir: str, sweep: str | None, run: str | None) -> tuple[list[Path], str | None, list[str]]:
+def runs_of(workdir: str, sweep: str | None, runs: list[str] | None) -> tuple[list[Path], str | None, list[str]]:
     """The results folders the section summarises, the sweep's chosen variant, and the chosen variant's runs left
     out, each with why (`sweep.run_status`: failed, unfinished, other parameters; or not scored on test)."""
     from .sweep import chosen_runs, final_checked, recorded_sweep
 
-    if run:
-        return [RunPaths.of(workdir, run).results], None, []
+    if runs:
+        folders = [RunPaths.of(workdir, run).results for run in runs]
+        same_recipe(folders)
+        return folders, None, []
     record, chosen = recorded_sweep(workdir, sweep)
     kept, left_out = [], []
     for seed, results, params, status in chosen_runs(record["profile"], sweep, record, chosen, workdir):
@@ -47,6 +50,25 @@ def runs_of(workdir: str, sweep: str | None, run: str | None) -> tuple[list[Path
         raise UserError(f"sweep {sweep!r}: no run of its chosen variant {chosen!r} is finished and scored on test "
                         f"({'; '.join(left_out)})")
     return kept, chosen, left_out
+
+
+def same_recipe(folders: list[Path]) -> None:
+    """Refuse runs that differ in more than the seed (and where they ran): their mean would mix recipes."""
+    from .run import NOT_THE_WORK
+
+    def recipe(folder: Path) -> dict:
+        record = folder / "run.json"
+        if not record.exists():
+            raise UserError(f"no run.json in {folder}: finish that run first")
+        ignored = {"seed", "run_name", "data_dir", *NOT_THE_WORK}
+        return {k: v for k, v in read_json(record).get("parameters", {}).items() if k not in ignored}
+
+    first = recipe(folders[0])
+    for folder in folders[1:]:
+        differ = sorted(k for k in first.keys() | recipe(folder).keys() if first.get(k) != recipe(folder).get(k))
+        if differ:
+            raise UserError(f"{folders[0].name} and {folder.name} differ in {', '.join(differ)}, not only the seed: "
+                            "give one recipe's runs")
 
 
 def spread(values: list[float]) -> str:
@@ -146,7 +168,7 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
 
 
 def detail(command: str, ablation: str | None = None) -> str:
-    """The results' detail for the Method chapter: the figure per seed and, with `ablation` (a sweep's `sweep.md`),
+    """The results' detail for the Method chapter: the figure per seed and, with `ablation` (sweeps' `sweep.md`),
     how the recipe was chosen."""
     return "\n".join([
         f"<!-- written by {command}: do not edit by hand -->", "",
@@ -157,6 +179,16 @@ def detail(command: str, ablation: str | None = None) -> str:
 def metrics_sample(results: list[Path]) -> str:
     """How the runs' test reviews were drawn, as their metrics.json records it."""
     return read_json(results[0] / "metrics.json").get("test_sample", "test reviews")
+
+
+def sweep_table(workdir: str, name: str) -> str:
+    """A sweep's ranked table (its sweep.md), headed by where it is: `name` is a sweep in `workdir` or a path."""
+    table = Path(name) if name.endswith(".md") else RunPaths.of(workdir, name).results / "sweep.md"
+    table = table if table.is_absolute() else resolve(str(table))
+    if not table.exists():
+        raise UserError(f"--ablation {name}: {table} does not exist: run that sweep first, or leave it out")
+    shown = table.relative_to(PROJECT_ROOT) if table.is_relative_to(PROJECT_ROOT) else table
+    return f"*`{shown}`:* {table.read_text().strip()}"
 
 
 def update_readme(text: str, new_section: str) -> str:
@@ -172,8 +204,9 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--sweep", help="a sweep name: its chosen variant's runs over seeds")
-    source.add_argument("--run", help="one run name")
-    parser.add_argument("--ablation", help="a sweep whose table (its sweep.md) shows how the recipe was chosen")
+    source.add_argument("--run", nargs="+", help="run names: one run, or one recipe's runs over seeds")
+    parser.add_argument("--ablation", nargs="+", help="sweeps whose tables show how the recipe was chosen: a sweep "
+                        "name in the workdir (its sweep.md), or a sweep.md path")
     parser.add_argument("--workdir", default=".")
     args = parser.parse_args(argv)
     try:
@@ -187,16 +220,11 @@ def main(argv: list[str] | None = None) -> int:
                             "(python -m helpers.sweep ... --final)")
         for line in left_out:
             print(f"left out: {line}", file=sys.stderr)
-        ablation = None
-        if args.ablation:
-            table = RunPaths.of(args.workdir, args.ablation).results / "sweep.md"
-            if not table.exists():
-                raise UserError(f"--ablation {args.ablation}: {table} does not exist: run that sweep first, "
-                                "or leave --ablation out")
-            ablation = table.read_text()
+        ablation = "\n\n".join(sweep_table(args.workdir, name) for name in args.ablation or []) or None
         readme = PROJECT_ROOT / "README.md"
-        command = "python -m helpers.readme " + (f"--sweep {args.sweep}" if args.sweep else f"--run {args.run}")
-        command += f" --ablation {args.ablation}" if args.ablation else ""
+        command = "python -m helpers.readme " + (f"--sweep {args.sweep}" if args.sweep else f"--run {' '.join(args.run)}")
+        command += f" --ablation {' '.join(args.ablation)}" if args.ablation else ""
+        command += f" --workdir {args.workdir}" if args.workdir != "." else ""
         text = update_readme(readme.read_text(), section(results, command, ablation, variant, left_out))  # checked first
         figure(results, resolve(FIGURE))
         readme.write_text(text)

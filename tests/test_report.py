@@ -158,3 +158,18 @@ def test_report_and_model_card_say_how_the_test_reviews_were_drawn_and_at_what_p
     for text in (card, index):
         assert "sample of the test split stratified by label" in text and "student fp32" in text
         assert "training: student " in text  # the training precision is named, not only the scoring one
+
+
+def test_readme_averages_runs_of_one_recipe_only(tmp_path):
+    from helpers.errors import UserError
+    from helpers.paths import write_json
+    from helpers.readme import runs_of
+
+    recipe = {"teacher_sources": "vader_sentences,zeroshot,rating", "learning_rate": 5e-5, "score_test": True}
+    for name, changes in (("s42", {"seed": 42}), ("s43", {"seed": 43, "data_dir": "/elsewhere"}),
+                          ("lr", {"seed": 44, "learning_rate": 1e-4})):
+        write_json({"parameters": {**recipe, "run_name": name, **changes}}, tmp_path / "results" / name / "run.json")
+    folders, chosen, left_out = runs_of(str(tmp_path), None, ["s42", "s43"])
+    assert [f.name for f in folders] == ["s42", "s43"] and chosen is None and left_out == []
+    with pytest.raises(UserError, match="differ in learning_rate, not only the seed"):
+        runs_of(str(tmp_path), None, ["s42", "s43", "lr"])
