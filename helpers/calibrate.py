@@ -31,19 +31,13 @@ MIN_REVIEWS = 500  # fewer validation reviews than this: no calibration
 NEUTRAL_OFF = -1.0e4  # the neutral row's bias once calibrated: exp(-1e4) is 0 at every precision
 NEG, NEU, POS = (CLASSES.index(name) for name in ("negative", "neutral", "positive"))
 MAPS = ("scale", "two_scales")
+LOG_SLOPE_BOUND = np.log(1e3)  # each branch's slope stays in [1e-3, 1e3]
 
 
 def binary_logit(probs: np.ndarray) -> np.ndarray:
     """d = z_positive - z_negative = log p(positive) - log p(negative), per review."""
     probs = np.clip(np.asarray(probs, dtype=np.float64), 1e-30, 1.0)
     return np.log(probs[:, POS]) - np.log(probs[:, NEG])
-
-
-def sigmoid(x: np.ndarray) -> np.ndarray:
-    """The logistic function, without overflow."""
-    from scipy.special import expit
-
-    return expit(np.asarray(x, dtype=np.float64))
 
 
 def log_loss(logits: np.ndarray, gold: np.ndarray) -> float:
@@ -60,9 +54,10 @@ def logit(d: np.ndarray, branches) -> np.ndarray:
 
 def branches_of(x: np.ndarray, kind: str) -> list[tuple[float, float]]:
     """The branches of map `kind` from its free parameters: log-slopes, and the weight's logit for `two_scales`."""
+    log_slopes = np.clip(x, -LOG_SLOPE_BOUND, LOG_SLOPE_BOUND)  # a slope near 0 would make every p exactly 0.5
     if kind == "scale":
-        return [(float(np.exp(x[0])), 0.0)]
-    slopes, weight_logit = np.exp(x[:2]), x[2]
+        return [(float(np.exp(log_slopes[0])), 0.0)]
+    slopes, weight_logit = np.exp(log_slopes[:2]), x[2]
     weights = -np.logaddexp(0, -weight_logit), -np.logaddexp(0, weight_logit)  # log w, log(1 - w): sum to one
     return sorted(((float(a), float(b)) for a, b in zip(slopes, weights)), reverse=True)  # steeper first: positive
 
@@ -109,22 +104,39 @@ def record_branches(record: dict) -> list[tuple[float, float]]:
 
 
 def choose(probs: np.ndarray, gold: np.ndarray, min_reviews: int = MIN_REVIEWS) -> dict:
-    """The calibration record for a student whose validation probabilities are `probs`: the map chosen (or why
-    none), its scale and bias, and on validation the ECE, accuracy and decisions before and after."""
+    """The calibration record for a student whose validation probabilities are `probs`: the map folded (or why
+    none), its branches, each map's cross-validated log-loss and validation ECE, and on validation the ECE, accuracy
+    and decisions before and after. The maps are tried in order of their cross-validated log-loss; the first that
+    lowers the validation ECE is folded."""
     gold = np.asarray(gold)
     if len(gold) < min_reviews:
         return {"folded": False, "why": f"{len(gold):,} validation reviews, fewer than the {min_reviews:,} a fit needs"}
     d = binary_logit(probs)
     losses = {kind: cross_validated_loss(d, gold, kind) for kind in MAPS}
-    kind = min(MAPS, key=lambda k: (round(losses[k], 6), MAPS.index(k)))  # a tie keeps the simpler map
-    branches = fit(d, gold, kind)
-    record = {"map": kind, "branches": branches, "fitted_on": f"{len(gold):,} validation reviews",
-              "cross_validated_log_loss": losses, **effect(probs, calibrated(probs, branches), gold, "validation"),
+    order = sorted(MAPS, key=lambda k: (round(losses[k], 6), MAPS.index(k)))  # a tie puts the simpler map first
+    fits = {kind: fit(d, gold, kind) for kind in order}
+    ece_after = {kind: expected_calibration_error(gold, binary_positive_probability(calibrated(probs, fits[kind])))
+                 for kind in order}
+    before = expected_calibration_error(gold, binary_positive_probability(probs))
+    kind = next((k for k in order if ece_after[k] < before), order[0])
+    record = {"map": kind, "branches": fits[kind], "fitted_on": f"{len(gold):,} validation reviews",
+              "cross_validated_log_loss": losses, "ece_validation_after_each_map": ece_after,
+              **effect(probs, calibrated(probs, fits[kind]), gold, "validation"),
               "neutral_moved_validation": int(np.sum(to_binary(probs) != (d > 0)))}  # what switching neutral off moves
     record["folded"] = record["ece_validation_after"] < record["ece_validation_before"]
     if not record["folded"]:
-        record["why"] = "it would not lower the validation ECE"
+        record["why"] = "no map would lower the validation ECE"
     return record
+
+
+def binary_reading(probs: np.ndarray) -> np.ndarray:
+    """(1 - p, 0, p) with p = p(neutral) + p(positive): a calibrated student's reading, as the project scores it.
+    A two-scale head splits p between its positive and neutral rows (pipeline() shows both); every metric, and the
+    precision check, uses their sum, so that no reading depends on where that split falls."""
+    p = binary_positive_probability(probs)
+    out = np.zeros((len(p), len(CLASSES)), dtype=np.float32)
+    out[:, NEG], out[:, POS] = 1 - p, p
+    return out
 
 
 def effect(before: np.ndarray, after: np.ndarray, gold: np.ndarray, split: str) -> dict:

@@ -1,7 +1,7 @@
 """The label-source protocol's first two stages, each a recorded sweep, ranked on validation only.
 
 Stage 1 (proxy scale): `sources` (params/sources.yaml) on seed 42, its top 2 also on seed 43; then `recipe`
-(params/recipe.yaml) on the sources that won, the same way. Stage 2 (the offline profile's scale: 2,000 train +
+(params/recipe.yaml) on the sources that won, the same way. Stage 2 (full scale: 2,000 train +
 6,000 unlabeled reviews): the two best of stage 1 on seeds 42 and 43. Every choice is read from the sweep.json
 before it, so the record says how each was made. Runs already finished are kept, so a stopped protocol resumes;
 `--minutes` stops starting runs after that long (the sweeps are still tabulated).
@@ -64,7 +64,7 @@ def staged_sweep(name: str, variants_file: str, overrides: dict, clock: Clock, t
 
 
 def stage_two(overrides: dict, clock: Clock, sources: str, leaders: list[str], top: int = 2) -> None:
-    """The `top` best recipes of stage 1 at the offline profile's scale (its 6,000 unlabeled reviews), seeds 42, 43;
+    """The `top` best recipes of stage 1 at full scale (2,000 train + 6,000 unlabeled reviews), seeds 42, 43;
     their variants file is written beside the sweep's record."""
     common, variants = load_variants("params/recipe.yaml")
     chosen = {name: {"teacher_sources": sources, **variants[name]} for name in leaders[:top]}
@@ -72,8 +72,8 @@ def stage_two(overrides: dict, clock: Clock, sources: str, leaders: list[str], t
     folder = RunPaths.of(overrides.get("workdir", "."), "stage2").results
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "variants.yaml").write_text(
-        "# written by python -m helpers.protocol: stage 1's two best recipes (results/recipe/sweep.json) at the "
-        "offline profile's scale\n" + yaml.safe_dump(stage, sort_keys=False))
+        "# written by python -m helpers.protocol: stage 1's two best recipes (results/recipe/sweep.json) at full "
+        "scale (2,000 train + 6,000 unlabeled reviews)\n" + yaml.safe_dump(stage, sort_keys=False))
     for seeds in ([FIRST], [FIRST, CONFIRM]):  # both recipes on the first seed before either on the second
         for variant in chosen:
             if clock.left():

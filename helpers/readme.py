@@ -147,7 +147,7 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         START, "",
         f"**{len(results)} seed(s)** ({', '.join(map(str, facts['seeds']))}) of profile `{facts['profile']}`"
         f"{f' + variant `{variant}`' if variant else ''}: "
-        f"teacher `{p['teacher']}`, student `{p['student']}`; scored on **{facts['n_test']:,} test reviews** "
+        f"teacher {teacher_phrase(p)}, student `{p['student']}`; scored on **{facts['n_test']:,} test reviews** "
         f"({metrics_sample(results)}) "
         f"once, at the end of each run; {facts['n_val']:,} validation reviews held out of IMDB train"
         f"{' ranked the variants below' if ablation else ''}. "
@@ -165,6 +165,12 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         f"Time per run here (mean over seeds): {facts['total_mean_s'] / 60:.1f} min in all: {steps}.", "",
         f"Each seed's test accuracy as a figure{', and what each technique buys (the variants ranked on validation)' if ablation else ''}: "
         f"[Method](docs/method.qmd#results-in-detail). Regenerate this section: `{command}`.", "", END])
+
+
+def teacher_phrase(params: dict) -> str:
+    """The teacher as the runs used it: the label sources combined, or the single model."""
+    sources = params.get("teacher_sources")
+    return f"label sources `{sources}` combined" if sources else f"`{params['teacher']}`"
 
 
 def detail(command: str, ablation: str | None = None) -> str:

@@ -14,7 +14,7 @@ import pandas as pd
 import torch
 
 from . import cache
-from .calibrate import calibrated, record_branches, restore
+from .calibrate import binary_reading, calibrated, record_branches, restore
 from .distill import DistillationTrainer, loss_weights
 from .distributed import barrier, is_main, rank_and_world
 from .inference import at_precision, encode, predict_proba, token_budget
@@ -273,10 +273,11 @@ class SavedStudent:
         return {**verdict, "reused": reused}
 
     def _reported(self, trained: np.ndarray) -> np.ndarray:
-        """The probabilities the saved model reports for the trained student's `trained`: the calibration applied."""
+        """The probabilities the project scores for the trained student's `trained`: the calibration applied, as the
+        binary reading of the saved head (what its positive and neutral outputs say together)."""
         if not self.calibration:
             return trained
-        return calibrated(trained, record_branches(self.calibration))
+        return binary_reading(calibrated(trained, record_branches(self.calibration)))
 
     def use(self, verdict: dict) -> None:
         """Score at the precision of `verdict` (e.g. another model's, for a comparison at one precision)."""
