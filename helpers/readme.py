@@ -106,7 +106,7 @@ def headline(results: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
              "n_val": (metrics[0].get("validation") or {}).get("n", 0), "profile": records[0]["profile"],
              "device": records[0]["device"], "dates": sorted({r.get("finished", r["started"])[:10] for r in records}),
              "torch": records[0]["packages"]["torch"], "transformers": records[0]["packages"]["transformers"],
-             "steps_mean_s": steps.mean().round(0).to_dict(), "total_mean_s": float(steps.sum(axis=1).mean()),
+             "first_steps_s": steps.iloc[0].round(0).to_dict(), "totals_s": steps.sum(axis=1).tolist(),
              "parameters": {**notebook_defaults(), **records[0]["parameters"]}, "mapping": metrics[0]["mapping"],
              "cores": records[0].get("cpu_cores"),
              "precision": "; ".join(sorted({precision_line(m) for m in metrics}))}
@@ -141,7 +141,8 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
     sweep's table shows how the recipe was chosen; `left_out` the chosen variant's runs not tabulated, with why."""
     table, paired, facts = headline(results)
     p = facts["parameters"]
-    steps = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in facts["steps_mean_s"].items())
+    steps = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in facts["first_steps_s"].items())
+    totals = ", ".join(f"seed {seed} {total / 60:.1f}" for seed, total in zip(facts["seeds"], facts["totals_s"]))
     cores = f", {facts['cores']} CPU cores" if facts["cores"] else ""
     return "\n".join([
         START, "",
@@ -162,7 +163,10 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         f"`{p.get('balance')}`, loss `{p.get('distill_loss')}`, {p.get('epochs')} epoch(s), max length "
         f"{p.get('max_length')} ({p.get('truncation')}), self-training rounds {p.get('self_train_rounds', 0)}.", "",
         *([f"Left out of this table: {'; '.join(left_out)}.", ""] if left_out else []),
-        f"Time per run here (mean over seeds): {facts['total_mean_s'] / 60:.1f} min in all: {steps}.", "",
+        f"Time of the first run here (seed {facts['seeds'][0]}): {facts['totals_s'][0] / 60:.1f} min in all: {steps}"
+        + (f". Every run, as its run.json records it (later runs reuse what earlier ones cached, such as the test "
+           f"split's annotations, the precision verdicts and predictions, and a rerun of some steps records only "
+           f"those): {totals} min." if len(results) > 1 else "."), "",
         f"Each seed's test accuracy as a figure{', and what each technique buys (the variants ranked on validation)' if ablation else ''}: "
         f"[Method](docs/method.qmd#results-in-detail). Regenerate this section: `{command}`.", "", END])
 
