@@ -15,9 +15,9 @@ switched off (bias -1e4) for one. p(positive) + p(neutral), the project's headli
 so the neutral class carries part of a positive call and can no longer move a decision. A bias (Platt scaling) would
 fit some students better, but it moves every decision between the old and the new threshold, so it is not offered.
 
-Which map is the one that fits validation better out of sample (5-fold cross-validated log-loss), and it is folded
-only if it lowers the validation ECE; below `MIN_REVIEWS` validation reviews nothing is fitted (a dozen reviews
-would fit anything).
+The maps are tried in the order of their out-of-sample fit to validation (5-fold cross-validated log-loss), and the
+first that lowers the validation ECE is folded (none, if neither does); below `MIN_REVIEWS` validation reviews
+nothing is fitted (a dozen reviews would fit anything).
 """
 
 from __future__ import annotations

@@ -151,7 +151,7 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         f"teacher {teacher_phrase(p)}, student `{p['student']}`; scored on **{facts['n_test']:,} test reviews** "
         f"({metrics_sample(results)}) "
         f"once, at the end of each run; {facts['n_val']:,} validation reviews held out of IMDB train"
-        f"{' ranked the variants below' if ablation else ''}. "
+        f"{' ranked the variants (their tables are in Method)' if ablation else ''}. "
         f"Precision: {facts['precision']}. Measured on {facts['device']}"
         f"{cores} (torch {facts['torch']}, "
         f"transformers {facts['transformers']}), {', '.join(facts['dates'])}. Mapping: {facts['mapping']}.", "",
@@ -165,8 +165,8 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         *([f"Left out of this table: {'; '.join(left_out)}.", ""] if left_out else []),
         f"Time of the first run here (seed {facts['seeds'][0]}): {facts['totals_s'][0] / 60:.1f} min in all: {steps}"
         + (f". Every run, as its run.json records it (later runs reuse what earlier ones cached, such as the test "
-           f"split's annotations, the precision verdicts and predictions, and a rerun of some steps records only "
-           f"those): {totals} min." if len(results) > 1 else "."), "",
+           f"split's annotations, the precision verdicts and predictions, and a step rerun later with `--steps` "
+           f"records the rerun's minutes): {totals} min." if len(results) > 1 else "."), "",
         f"Each seed's test accuracy as a figure{', and what each technique buys (the variants ranked on validation)' if ablation else ''}: "
         f"[Method](docs/method.qmd#results-in-detail). Regenerate this section: `{command}`.", "", END])
 

@@ -265,8 +265,10 @@ class SavedStudent:
             trained[precision] = self.score(precision, texts, progress_bar)
             return self._reported(trained[precision])
 
-        verdict, probs, reused = settled(reported, self.device, texts, gold, requested, self.cache_root,
-                                         self.identity(), min_reviews)
+        judged = {**self.identity(), "judged": "binary reading"} if self.calibration else self.identity()  # a verdict
+        # judged on the three classes of a two-scale head (before 65bc4a0) is not this one
+        verdict, probs, reused = settled(reported, self.device, texts, gold, requested, self.cache_root, judged,
+                                         min_reviews)
         self.use(verdict)
         if self.precision in probs:  # the check already scored these reviews at this precision: keep them
             self._scored = {cache.texts_key(texts[:len(probs[self.precision])]): trained[self.precision]}
@@ -293,8 +295,9 @@ class SavedStudent:
                              precision=precision)
 
     def predict(self, texts, desc: str = "student") -> np.ndarray:
-        """Class probabilities per text, at the settled precision, as the saved model gives them (calibrated, if it
-        was); `uncalibrated(texts)` then has the trained student's own."""
+        """Class probabilities per text, at the settled precision: the trained student's, or for a calibrated one its
+        binary reading (what the saved head's positive and neutral outputs say together); `uncalibrated(texts)` then
+        has the trained student's own."""
         texts = list(texts)
         texts_key = cache.texts_key(texts)
         before = self._predict(texts, texts_key, desc)
@@ -412,8 +415,9 @@ Accuracy with its 95% bootstrap interval; ECE is the expected calibration error 
 
 ## Limitations
 
-Trained on movie reviews labelled by a teacher that makes systematic errors; IMDB has no neutral class, so the
-neutral output is rarely meaningful. With `truncation=True`, `pipeline` reads the first {settings['max_length']}
+Trained on movie reviews labelled by a teacher that makes systematic errors; IMDB has no neutral class: read
+p(neutral) + p(positive) as p(positive) (a calibrated student with two scales puts the reviews it is only mildly sure
+are positive under "neutral"). With `truncation=True`, `pipeline` reads the first {settings['max_length']}
 tokens; the project's own inference uses `{settings['truncation']}` truncation.
 """
     if is_main():
