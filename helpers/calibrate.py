@@ -115,13 +115,13 @@ def choose(probs: np.ndarray, gold: np.ndarray, min_reviews: int = MIN_REVIEWS) 
     losses = {kind: cross_validated_loss(d, gold, kind) for kind in MAPS}
     order = sorted(MAPS, key=lambda k: (round(losses[k], 6), MAPS.index(k)))  # a tie puts the simpler map first
     fits = {kind: fit(d, gold, kind) for kind in order}
-    ece_after = {kind: expected_calibration_error(gold, binary_positive_probability(calibrated(probs, fits[kind])))
-                 for kind in order}
+    after = {kind: calibrated(probs, fits[kind]) for kind in order}
+    ece_after = {kind: expected_calibration_error(gold, binary_positive_probability(after[kind])) for kind in order}
     before = expected_calibration_error(gold, binary_positive_probability(probs))
     kind = next((k for k in order if ece_after[k] < before), order[0])
     record = {"map": kind, "branches": fits[kind], "fitted_on": f"{len(gold):,} validation reviews",
               "cross_validated_log_loss": losses, "ece_validation_after_each_map": ece_after,
-              **effect(probs, calibrated(probs, fits[kind]), gold, "validation"),
+              **effect(probs, after[kind], gold, "validation"),
               "neutral_moved_validation": int(np.sum(to_binary(probs) != (d > 0)))}  # what switching neutral off moves
     record["folded"] = record["ece_validation_after"] < record["ece_validation_before"]
     if not record["folded"]:

@@ -54,18 +54,18 @@ def runs_of(workdir: str, sweep: str | None, runs: list[str] | None) -> tuple[li
 
 def same_recipe(folders: list[Path]) -> None:
     """Refuse runs that differ in more than the seed (and where they ran): their mean would mix recipes."""
-    from .run import NOT_THE_WORK
+    from .run import work_differences
 
     def recipe(folder: Path) -> dict:
         record = folder / "run.json"
         if not record.exists():
             raise UserError(f"no run.json in {folder}: finish that run first")
-        ignored = {"seed", "run_name", "data_dir", *NOT_THE_WORK}
-        return {k: v for k, v in read_json(record).get("parameters", {}).items() if k not in ignored}
+        return {k: v for k, v in read_json(record).get("parameters", {}).items()
+                if k not in ("seed", "run_name", "data_dir")}
 
     first = recipe(folders[0])
     for folder in folders[1:]:
-        differ = sorted(k for k in first.keys() | recipe(folder).keys() if first.get(k) != recipe(folder).get(k))
+        differ = work_differences(first, recipe(folder))
         if differ:
             raise UserError(f"{folders[0].name} and {folder.name} differ in {', '.join(differ)}, not only the seed: "
                             "give one recipe's runs")

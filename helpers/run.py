@@ -310,11 +310,18 @@ NOT_THE_WORK = ("score_test", "reuse_predictions", "workdir")
 
 
 def same_work(recorded: dict, params: dict) -> bool:
-    """True if two runs' parameters make the same artifacts: equal but for NOT_THE_WORK, a parameter left out
-    counting as its notebooks' default (so a record stays readable when a profile later states that default)."""
+    """True if two runs' parameters make the same artifacts (`work_differences` finds none)."""
+    return not work_differences(recorded, params)
+
+
+def work_differences(recorded: dict, params: dict) -> list[str]:
+    """The parameters in which two runs differ, but for NOT_THE_WORK, a parameter left out counting as its
+    notebooks' default (so a record stays readable when a profile later states that default)."""
     defaults = agreed_defaults(tuple(notebooks()))
-    drop = lambda p: {k: v for k, v in {**defaults, **p}.items() if k not in NOT_THE_WORK}
-    return drop(recorded) == drop(params)
+    full = lambda p: {**defaults, **p}
+    recorded, params = full(recorded), full(params)
+    return sorted(k for k in recorded.keys() | params.keys()
+                  if k not in NOT_THE_WORK and recorded.get(k) != params.get(k))
 
 
 @functools.lru_cache(maxsize=4)
