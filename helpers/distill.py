@@ -60,14 +60,18 @@ def decided(probs: np.ndarray) -> np.ndarray:
 
 
 def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: float = 0.0,
-                     balance: str = "none", seed: int = 42, keep_top_fraction: float = 1.0) -> pd.DataFrame:
-    """The teacher-labelled pool as training rows: `text`, `labels` (argmax), `teacher_probs`, `weight`.
+                     balance: str = "none", seed: int = 42, keep_top_fraction: float = 1.0,
+                     rest_fraction: float = 0.0) -> pd.DataFrame:
+    """The teacher-labelled pool as training rows: `text`, `labels` (argmax), `teacher_probs`, `weight`, and with
+    `rest_fraction` > 0 `hard` (1: the row learns the loss asked for; 0: the teacher's probabilities only).
 
     In order: leaving out the reviews the teacher could not decide (two classes tie for the top: e.g. a teacher of
     label sources where every source abstains; they carry no signal, and argmax would call them negative); prior
     correction; dropping rows whose top probability is below `min_confidence`; keeping, within
     each teacher class, the `keep_top_fraction` most confident rows (a biased teacher is confident on different
-    scales per class, so one threshold would empty a class); then balancing negative vs positive (IMDB has no
+    scales per class, so one threshold would empty a class), plus a seeded `rest_fraction` of the rows outside that
+    top, to learn the teacher's probabilities only (`hard` 0: a student that never sees an unclear review never
+    learns to say it is unsure, and its probabilities pile up at the targets of the clear ones); then balancing negative vs positive (IMDB has no
     neutral class, so neutral rows keep weight 1): `resample` draws the smaller class with replacement up to
     the larger one's count, `reweight` weights each inversely to its count (the weights average 1 over the
     rows, so a batch's loss is a plain mean of weighted losses: the classes weigh the same in expectation).
@@ -77,6 +81,8 @@ def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: 
         raise ConfigError(f"balance {balance!r} is not one of {BALANCING}")
     if not 0 < keep_top_fraction <= 1:
         raise ConfigError(f"keep_top_fraction {keep_top_fraction} must be in (0, 1]")
+    if not 0 <= rest_fraction <= 1:
+        raise ConfigError(f"rest_fraction {rest_fraction} must be in [0, 1]")
     pool = pool[decided(pool[PROB_COLUMNS].to_numpy(np.float32))]
     probs = prior_correct(pool[PROB_COLUMNS].to_numpy(np.float32), parse_prior(class_prior))
     rows = pd.DataFrame({"text": pool["text"].to_numpy(), "labels": probs.argmax(axis=1),
@@ -84,7 +90,13 @@ def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: 
     rows = rows[rows["confidence"] >= min_confidence]
     rank = rows.groupby("labels")["confidence"].rank(ascending=False, method="first")
     quota = np.ceil(rows.groupby("labels")["labels"].transform("size") * keep_top_fraction)  # >= 1 per class
-    rows = rows[rank <= quota].drop(columns="confidence").reset_index(drop=True)
+    top = rank <= quota
+    if rest_fraction > 0:
+        rest = rows[~top].sample(frac=rest_fraction, random_state=seed)
+        rows = pd.concat([rows[top].assign(hard=1.0), rest.assign(hard=0.0)])
+    else:
+        rows = rows[top]
+    rows = rows.drop(columns="confidence").reset_index(drop=True)
     if rows.empty:
         raise ConfigError(f"min_confidence {min_confidence} leaves no training review: lower it")
     polar = [CLASSES.index("negative"), CLASSES.index("positive")]
@@ -101,8 +113,10 @@ def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: 
 
 
 def distillation_loss(logits: torch.Tensor, labels: torch.Tensor, teacher_probs: torch.Tensor | None,
-                      temperature: float = 2.0, alpha: float = 0.5, weights: torch.Tensor | None = None) -> torch.Tensor:
-    """alpha * T^2 * KL(p_T || softmax(z / T)) + (1 - alpha) * CE(z, y), averaged with `weights`.
+                      temperature: float = 2.0, alpha: float = 0.5, weights: torch.Tensor | None = None,
+                      hard: torch.Tensor | None = None) -> torch.Tensor:
+    """alpha * T^2 * KL(p_T || softmax(z / T)) + (1 - alpha) * CE(z, y), averaged with `weights`; a review whose
+    `hard` is 0 takes alpha = 1 (the teacher's probabilities only).
 
     z are the student's logits, y the teacher's argmax label, and p_T the teacher's distribution at temperature
     T, softmax(log p / T) (Hinton et al. 2015); T^2 keeps the soft term's gradients on the scale of the hard
@@ -110,7 +124,9 @@ def distillation_loss(logits: torch.Tensor, labels: torch.Tensor, teacher_probs:
     teacher probabilities (gold labels, evaluation) it is the cross-entropy alone.
     """
     per_review = F.cross_entropy(logits, labels, reduction="none")
-    if teacher_probs is not None and alpha > 0:
+    if hard is not None:
+        alpha = torch.where(hard > 0, alpha, 1.0).to(per_review.dtype)
+    if teacher_probs is not None and bool(torch.as_tensor(alpha).gt(0).any()):
         log_teacher = torch.where(teacher_probs > 0, torch.log(teacher_probs), -torch.inf)  # 0 stays exactly 0
         target = F.softmax(log_teacher / temperature, dim=-1)
         log_student = F.log_softmax(logits / temperature, dim=-1)
@@ -140,7 +156,8 @@ class DistillationTrainer(Trainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         teacher_probs = inputs.pop("teacher_probs", None)
         weights = inputs.pop("weight", None)
+        hard = inputs.pop("hard", None)
         labels = inputs.pop("labels")
         outputs = model(**inputs)
-        loss = distillation_loss(outputs.logits, labels, teacher_probs, self.temperature, self.alpha, weights)
+        loss = distillation_loss(outputs.logits, labels, teacher_probs, self.temperature, self.alpha, weights, hard)
         return (loss, outputs) if return_outputs else loss

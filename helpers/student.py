@@ -64,7 +64,7 @@ def tokenized(tokenizer, rows: pd.DataFrame, config: TrainConfig):
 
     columns = {"input_ids": encode(tokenizer, rows["text"].tolist(), config.max_length, config.truncation,
                                    config.head_tokens)}
-    for name in ("labels", "weight"):
+    for name in ("labels", "weight", "hard"):
         if name in rows:
             columns[name] = rows[name].tolist()
     if "teacher_probs" in rows:
@@ -88,7 +88,7 @@ def targets_key(rows: pd.DataFrame) -> str:
     """Hash of everything the training targets are made of: texts, labels, weights and teacher distributions."""
     digest = hashlib.sha256()
     digest.update(cache.texts_key(rows["text"].tolist()).encode())
-    for column in ("labels", "weight", "teacher_probs"):
+    for column in ("labels", "weight", "hard", "teacher_probs"):
         if column in rows:
             values = np.stack(rows[column].to_numpy()) if column == "teacher_probs" else rows[column].to_numpy()
             digest.update(column.encode() + np.ascontiguousarray(values, dtype=np.float64).tobytes())
@@ -126,7 +126,9 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
     with quiet_transformers():  # a fresh classification head is expected, not worth a warning
         model = from_pretrained(AutoModelForSequenceClassification, student, "student", num_labels=len(CLASSES),
                                 id2label=ID2LABEL, label2id=LABEL2ID)
-    train_set = tokenized(tokenizer, rows if alpha > 0 else rows.drop(columns="teacher_probs", errors="ignore"), config)
+    soft_anywhere = alpha > 0 or ("hard" in rows and (rows["hard"] == 0).any())
+    train_set = tokenized(tokenizer, rows if soft_anywhere else rows.drop(columns="teacher_probs", errors="ignore"),
+                          config)
     evaluate = config.eval_each_epoch and len(validation) > 0
     subset = validation.iloc[:config.epoch_eval_reviews] if config.epoch_eval_reviews else validation  # already shuffled
     eval_set = tokenized(tokenizer, gold_rows(subset), config) if evaluate else None

@@ -25,7 +25,7 @@ from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .student import TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, save_student, targets_key, train_student
 from .teacher import CLASSES, PROB_COLUMNS
 
-TARGET_PARAMETERS = ("class_prior", "min_confidence", "keep_top_fraction", "balance")
+TARGET_PARAMETERS = ("class_prior", "min_confidence", "keep_top_fraction", "rest_fraction", "balance")
 
 
 def config_from(p: dict) -> TrainConfig:

@@ -114,3 +114,29 @@ def test_a_class_removed_by_the_prior_gets_no_soft_target():
     logits, labels, teacher = torch.zeros(1, 3), torch.tensor([0]), torch.tensor([[0.5, 0.0, 0.5]])
     loss = distillation_loss(logits, labels, teacher, temperature=5.0, alpha=1.0)
     assert loss.item() == pytest.approx(25 * np.log(1.5), rel=1e-5)
+
+
+def test_rest_fraction_adds_unclear_reviews_that_learn_the_teachers_probabilities_only():
+    probs = [[0.9, 0.05, 0.05], [0.6, 0.1, 0.3], [0.55, 0.1, 0.35], [0.05, 0.05, 0.9], [0.3, 0.1, 0.6], [0.4, 0.1, 0.5]]
+    top = training_targets(pool(probs), keep_top_fraction=0.3)
+    assert "hard" not in top and top["text"].tolist() == ["review 0", "review 3"]  # the default: the top alone
+    rows = training_targets(pool(probs), keep_top_fraction=0.3, rest_fraction=1.0)
+    assert dict(zip(rows["text"], rows["hard"])) == {"review 0": 1.0, "review 3": 1.0, "review 1": 0.0,
+                                                     "review 2": 0.0, "review 4": 0.0, "review 5": 0.0}
+    half = training_targets(pool(probs), keep_top_fraction=0.3, rest_fraction=0.5, seed=3)
+    assert (half["hard"] == 1).sum() == 2 and (half["hard"] == 0).sum() == 2  # a seeded half of the four unclear
+    with pytest.raises(ConfigError, match="rest_fraction 1.5"):
+        training_targets(pool(probs), rest_fraction=1.5)
+
+
+def test_a_review_outside_the_top_has_no_hard_term_whatever_its_label():
+    logits, teacher = torch.tensor([[1.0, 0.0, -1.0]] * 2), torch.tensor([[0.45, 0.1, 0.45]] * 2)
+    hard = torch.tensor([1.0, 0.0])
+    per_label = [distillation_loss(logits, torch.tensor([y, y]), teacher, 2.0, alpha=0.5, hard=hard,
+                                   weights=torch.tensor([0.0, 2.0])) for y in (0, 2)]
+    assert per_label[0].item() == pytest.approx(per_label[1].item())  # the unclear review's label is not read
+    soft_only = distillation_loss(logits[:1], torch.tensor([0]), teacher[:1], 2.0, alpha=1.0)
+    assert per_label[0].item() == pytest.approx(soft_only.item(), rel=1e-6)
+    mixed = distillation_loss(logits, torch.tensor([0, 0]), teacher, 2.0, alpha=0.5, hard=hard,
+                              weights=torch.tensor([2.0, 0.0]))
+    assert mixed.item() == pytest.approx(distillation_loss(logits[:1], torch.tensor([0]), teacher[:1], 2.0, 0.5).item())
