@@ -129,6 +129,25 @@ def choose(probs: np.ndarray, gold: np.ndarray, min_reviews: int = MIN_REVIEWS) 
     return record
 
 
+def truth_map(probs: np.ndarray, gold: np.ndarray):
+    """p(positive) as a non-decreasing function of the binary reading's logit, fitted to `gold` by isotonic regression
+    and held on its side of 0.5, so it keeps every decision: a function `probs -> p(positive)`. Unlike a fold it may
+    take any shape, e.g. the S of a student distilled from capped targets; it is what self-calibration teaches."""
+    from sklearn.isotonic import IsotonicRegression
+
+    def reading_logit(probs: np.ndarray) -> np.ndarray:
+        positive = np.clip(binary_positive_probability(np.asarray(probs, dtype=np.float64)), 1e-12, 1 - 1e-12)
+        return np.log(positive) - np.log1p(-positive)
+
+    fitted = IsotonicRegression(y_min=1e-3, y_max=1 - 1e-3, out_of_bounds="clip").fit(reading_logit(probs), gold)
+
+    def to_truth(probs: np.ndarray) -> np.ndarray:
+        positive = to_binary(probs) == 1
+        p = fitted.predict(reading_logit(probs))
+        return np.where(positive, np.maximum(p, 0.5), np.minimum(p, np.nextafter(0.5, 0)))
+    return to_truth
+
+
 def binary_reading(probs: np.ndarray) -> np.ndarray:
     """(1 - p, 0, p) with p = p(neutral) + p(positive): a calibrated student's reading, as the project scores it.
     A two-scale head splits p between its positive and neutral rows (pipeline() shows both); every metric, and the

@@ -80,7 +80,7 @@ def spread(values: list[float]) -> str:
 
 
 def headline(results: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
-    """Per model over the runs: test accuracy, its interval (one run) , F1; the paired differences; the facts."""
+    """Per model over the runs: test accuracy, its interval (one run), F1, ECE; the paired differences; the facts."""
     metrics = [read_json(r / "metrics.json") for r in results]
     records = [read_json(r / "run.json") for r in results]
     rows = {}
@@ -91,6 +91,7 @@ def headline(results: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
         rows[name] = {"test accuracy" + (" (mean ± sd, range)" if len(scores) > 1 else ""): spread([s["accuracy"] for s in scores]),
                       "95% CI per seed": "; ".join("{:.3f}-{:.3f}".format(*s["accuracy_ci95"]) for s in scores),
                       "F1": spread([s["f1"] for s in scores]),
+                      "test ECE": spread([s.get("ece") for s in scores]),
                       "validation accuracy": spread([(m.get("validation") or {}).get("models", {}).get(key, {}).get("accuracy")
                                                      for m in metrics]) if metrics[0].get("validation") else "-"}
     paired = {}
@@ -159,9 +160,11 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         "Paired on the same test reviews (student minus reference, per seed):", "",
         paired.to_markdown() if not paired.empty else "(no paired comparison in these runs)", "",
         f"Recipe: pool of {p.get('n_train')} train (0 = all not held out) + {p.get('n_unlabeled')} unlabeled reviews, "
-        f"prior `{p.get('class_prior')}`, top {p.get('keep_top_fraction')} of each teacher class, balance "
+        f"prior `{p.get('class_prior')}`, top {p.get('keep_top_fraction')} of each teacher class"
+        f"{rest_words(p.get('rest_fraction', 0.0))}, balance "
         f"`{p.get('balance')}`, loss `{p.get('distill_loss')}`, {p.get('epochs')} epoch(s), max length "
-        f"{p.get('max_length')} ({p.get('truncation')}), self-training rounds {p.get('self_train_rounds', 0)}.", "",
+        f"{p.get('max_length')} ({p.get('truncation')}), self-training rounds {p.get('self_train_rounds', 0)}"
+        f"{self_calibration_words(p.get('self_calibration_reviews', 0))}.", "",
         *([f"Left out of this table: {'; '.join(left_out)}.", ""] if left_out else []),
         f"Time of the first run here (seed {facts['seeds'][0]}): {facts['totals_s'][0] / 60:.1f} min in all: {steps}"
         + (f". Every run, as its run.json records it (later runs reuse what earlier ones cached, such as the test "
@@ -169,6 +172,16 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
            f"records the rerun's minutes): {totals} min." if len(results) > 1 else "."), "",
         f"Each seed's test accuracy as a figure{', and what each technique buys (the variants ranked on validation)' if ablation else ''}: "
         f"[Method](docs/method.qmd#results-in-detail). Regenerate this section: `{command}`.", "", END])
+
+
+def rest_words(rest_fraction: float) -> str:
+    """How the README's recipe line names `rest_fraction`: nothing when it is 0."""
+    return f" plus {rest_fraction} of the rest on the teacher's probabilities only" if rest_fraction else ""
+
+
+def self_calibration_words(reviews: int) -> str:
+    """How the README's recipe line names self-calibration: nothing when it is off."""
+    return f", self-calibration on {reviews:,} pool reviews" if reviews else ""
 
 
 def teacher_phrase(params: dict) -> str:

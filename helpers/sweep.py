@@ -44,6 +44,7 @@ def run_row(metrics: dict) -> dict:
     versus_teacher = metrics.get("comparisons", {}).get("student - teacher", {})
     tested = metrics.get("test_scored", True)
     return {"val_acc": validation["models"].get("student", {}).get("accuracy"),
+            "val_ece": validation["models"].get("student", {}).get("ece"),
             "val_teacher_acc": validation["models"].get("teacher", {}).get("accuracy"),
             "test_acc": models["student"]["accuracy"] if tested else None,
             "test_f1": models["student"]["f1"] if tested else None,
@@ -98,8 +99,8 @@ def shared_seeds(per_run: pd.DataFrame) -> list[int]:
     return sorted(set.intersection(*sets)) if sets else []
 
 
-FIGURES = ("val_acc", "test_acc", "teacher_test_acc", "gold_test_acc", "student_minus_teacher", "minutes", "n_val",
-           "n_test")
+SPREAD = ("val_acc", "val_ece", "test_acc", "teacher_test_acc", "gold_test_acc", "student_minus_teacher", "minutes")
+FIGURES = SPREAD + ("n_val", "n_test")
 
 
 def summarise(per_run: pd.DataFrame, changes: dict[str, dict]) -> pd.DataFrame:
@@ -114,7 +115,7 @@ def summarise(per_run: pd.DataFrame, changes: dict[str, dict]) -> pd.DataFrame:
         row = {"variant": variant, "changes": ", ".join(f"{k}={v}" for k, v in changes[variant].items()) or "-",
                "seeds": len(done), "shared_seeds": " ".join(map(str, paired)) or "-",
                "runs": "; ".join(f"s{seed}: {status}" for seed, status in zip(group["seed"], group["status"])) or "not run"}
-        for column in FIGURES[:6]:
+        for column in SPREAD:
             values = pd.to_numeric(done[column], errors="coerce").dropna()
             row[f"{column}_mean"] = values.mean() if len(values) else None
             row[f"{column}_std"] = values.std(ddof=1) if len(values) > 1 else None

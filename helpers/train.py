@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from . import cache
-from .calibrate import MIN_REVIEWS, calibration_line, choose, fold
+from .calibrate import MIN_REVIEWS, calibration_line, choose, fold, truth_map
 from .data import read_reviews
 from .distill import training_targets
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError, UserError
+from .metrics import binary_positive_probability, expected_calibration_error, to_binary
 from .paths import RunPaths, plain_modes, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .student import TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, save_student, targets_key, train_student
@@ -75,6 +76,56 @@ def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.Data
     print(f"self-training {round_}: the student relabels the pool at {verdict_line(verdict)}")
     student_probs = student.predict(pool["text"], f"self-training {round_}: relabel pool")
     return distil(paths, p, relabelled(pool, student_probs, p["self_train_teacher_weight"]), validation, round_)
+
+
+def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame,
+                   min_reviews: int = MIN_REVIEWS) -> dict:
+    """The trained student relearns its own probabilities on `self_calibration_reviews` pool reviews (drawn with the
+    run's seed), each mapped to the truth by `calibrate.truth_map` fitted on validation: a map that keeps every
+    decision and may take any shape, learned by the network itself, where a fold into the head is limited to shapes
+    convex in the binary logit. One epoch of the soft loss at temperature 1; the trained student's settings stay in
+    training.json, this step's under `self_calibration`. Returns that record."""
+    n = min(p["self_calibration_reviews"], len(pool))
+    if len(validation) < min_reviews:
+        print(f"self-calibration skipped: {len(validation)} validation reviews, fewer than {min_reviews}")
+        return {"skipped": f"{len(validation)} validation reviews, fewer than {min_reviews}"}
+    student = SavedStudent(paths.student, p["device"], p.get("eval_batch_size", 0), paths.cache)
+    verdict = student.settle(p.get("precision", "fp32"), validation, p.get("precision_check_reviews", MIN_CHECK_REVIEWS))
+    gold = validation["label"].to_numpy()
+    before = student.predict(validation["text"], "self-calibration: student on validation")
+    to_truth = truth_map(before, gold)
+    sample = pool.sample(n, random_state=p["seed"])
+    positive = to_truth(student.predict(sample["text"], f"self-calibration: student on {n:,} pool reviews"))
+    rows = pd.DataFrame({"text": sample["text"].to_numpy(), "weight": 1.0,
+                         "labels": np.where(positive >= 0.5, CLASSES.index("positive"), CLASSES.index("negative")),
+                         "teacher_probs": list(np.stack([1 - positive, np.zeros(n), positive], 1).astype(np.float32))})
+    config = TrainConfig(**{**vars(config_from(p)), "epochs": 1.0, "distill_loss": "soft", "temperature": 1.0,
+                            "learning_rate": p["self_calibration_learning_rate"], "warmup": 0.0})
+    trainer = train_student(str(paths.student), rows, validation, paths.models / "checkpoints_self_calibration", config)
+    settings = read_json(paths.student / TRAINING_FILE)
+    save_student(trainer, paths.student, config_from(settings), {  # a calibration of the old weights is void
+        k: v for k, v in settings.items() if k not in TrainConfig.__dataclass_fields__ and k != "calibration"})
+    after = SavedStudent(paths.student, p["device"], p.get("eval_batch_size", 0), paths.cache)
+    after.use(verdict)
+    after_probs = after.predict(validation["text"], "self-calibration: relearned student on validation")
+    record = {"pool_reviews": n, "map": "isotonic regression of the binary reading's logit, held on its side of 0.5",
+              "fitted_on": f"{len(gold):,} validation reviews", "scored_at": verdict["precision"],
+              "learning_rate": config.learning_rate, "epochs": config.epochs,
+              "train_precision_used": trainer.train_precision,
+              "ece_validation_before": expected_calibration_error(gold, binary_positive_probability(before)),
+              "ece_validation_after": expected_calibration_error(gold, binary_positive_probability(after_probs)),
+              "accuracy_validation_before": float(np.mean(to_binary(before) == gold)),
+              "accuracy_validation_after": float(np.mean(to_binary(after_probs) == gold)),
+              "decisions_changed_validation": int(np.sum(to_binary(before) != to_binary(after_probs)))}
+    if is_main():
+        write_json({**read_json(paths.student / TRAINING_FILE), "self_calibration": record},
+                   paths.student / TRAINING_FILE)
+    barrier()
+    print(f"self-calibration on {n:,} pool reviews: validation ECE {record['ece_validation_before']:.3f} -> "
+          f"{record['ece_validation_after']:.3f}, accuracy {record['accuracy_validation_before']:.4f} -> "
+          f"{record['accuracy_validation_after']:.4f} ({record['decisions_changed_validation']} decisions changed; "
+          "the map was fitted on these reviews)")
+    return record
 
 
 def calibrate(paths: RunPaths, p: dict, validation: pd.DataFrame) -> dict:
@@ -182,6 +233,8 @@ def train(profile: str, overrides: dict) -> RunPaths:
     distil(paths, p, pool, validation)
     for round_ in range(1, p["self_train_rounds"] + 1):
         self_train(paths, p, pool, validation, round_)
+    if p["self_calibration_reviews"]:
+        self_calibrate(paths, p, pool, validation)
     if p["calibrate"]:
         calibrate(paths, p, validation)
     if p["gold_ceiling"]:

@@ -244,3 +244,57 @@ def test_a_map_that_fails_the_ece_gate_gives_way_to_the_next(monkeypatch):
     assert after["two_scales"] > record["ece_validation_before"] > after["scale"]
     assert record["map"] == "scale" and record["folded"]
     assert record["ece_validation_after"] == pytest.approx(after["scale"])
+
+
+def s_shaped(n, seed):
+    """A student distilled from capped targets: its binary logit d piles up near +-2.5 while the truth keeps
+    climbing there (true log-odds 0.3 d in the middle, 6 (|d| - 2) beyond |d| = 2), on both sides."""
+    rng = np.random.default_rng(seed)
+    d = np.concatenate([rng.normal(2.5, 0.4, n // 2), rng.normal(-2.5, 0.4, n // 2), rng.normal(0, 1.5, n // 5)])
+    truth = np.sign(d) * (0.3 * np.abs(d) + 6 * np.maximum(np.abs(d) - 2, 0))
+    gold = (rng.random(len(d)) < 1 / (1 + np.exp(-truth))).astype(int)
+    return softmax(np.stack([-d / 2, np.full(len(d), -30.0), d / 2], axis=1)), gold
+
+
+def test_the_truth_map_follows_an_s_that_no_fold_can_and_keeps_every_decision():
+    from helpers.calibrate import truth_map
+
+    probs, gold = s_shaped(4000, seed=0)
+    fresh, fresh_gold = s_shaped(4000, seed=1)  # judged on reviews it was not fitted on
+    positive = truth_map(probs, gold)(fresh)
+    np.testing.assert_array_equal(positive >= 0.5, to_binary(fresh) == 1)
+    folded = calibrated(fresh, choose(probs, gold)["branches"])
+    ece_fold = expected_calibration_error(fresh_gold, binary_positive_probability(folded))
+    ece_map = expected_calibration_error(fresh_gold, positive)
+    assert ece_map < 0.03 < ece_fold  # the fold, convex in d, cannot follow the negative side
+
+
+def test_self_calibration_relearns_the_students_probabilities_and_keeps_its_settings(smoke_run, tmp_path):
+    import shutil
+
+    from transformers import pipeline
+
+    from helpers import train
+    from helpers.paths import RunPaths, read_json
+    from helpers.run import resolve_parameters
+    from helpers.student import weights_hash
+
+    workdir, _ = smoke_run
+    for folder in ("data/smoke", "models/smoke/distilled_sentiment"):  # a copy: the shared run stays as it is
+        shutil.copytree(workdir / folder, tmp_path / folder)
+    paths = RunPaths.of(tmp_path, "smoke")
+    p = {**train.notebook_defaults(), **resolve_parameters("smoke", {"workdir": str(tmp_path)}),
+         "self_calibration_reviews": 24, "precision": "fp32"}
+    pool, _, validation = train.load_pool(paths)
+    trained, weights = read_json(paths.student / "training.json"), weights_hash(paths.student)
+    assert train.self_calibrate(paths, p, pool, validation)["skipped"]  # 16 validation reviews fit nothing
+    assert weights_hash(paths.student) == weights
+    record = train.self_calibrate(paths, p, pool, validation, min_reviews=10)
+    relearned = read_json(paths.student / "training.json")
+    assert record["pool_reviews"] == 24 and relearned["self_calibration"] == record
+    assert weights_hash(paths.student) != weights
+    kept = {k: v for k, v in trained.items() if k != "calibration"}
+    assert {k: relearned[k] for k in kept} == kept  # the trained student's recipe, not this step's, stays on record
+    assert 0 <= record["decisions_changed_validation"] <= len(validation)
+    scores = pipeline("text-classification", model=str(paths.student), top_k=None)(["A wonderful film."])[0]
+    assert {s["label"] for s in scores} == {"negative", "neutral", "positive"}

@@ -1,6 +1,9 @@
 """The static HTML report of a smoke run, opened in headless Chromium like a reader would."""
 
+import json
+
 import pytest
+
 
 def open_page(browser, path):
     """Load `path`; return its images' natural widths and the console's errors."""
@@ -115,6 +118,8 @@ def test_readme_results_section_is_written_from_the_runs(smoke_run):
     for row in ("majority class (floor)", "teacher", "student", "gold-label student (ceiling)", "student - teacher"):
         assert f"| {row} " in text, row
     assert "40 test reviews" in text and "16 validation reviews" in text and "self-training rounds 1" in text
+    student_ece = json.loads((results / "metrics.json").read_text())["models"]["student"]["ece"]
+    assert "test ECE" in text and f"{student_ece:.4f}" in text  # what the calibration left, beside the accuracy
     assert "Precision: scoring: teacher n/a, student fp32, gold_supervised fp32; training: student " in text
     assert "never fed a choice" not in text  # no claim the records do not back
     assert "python -m helpers.readme --run smoke" in text

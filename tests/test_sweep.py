@@ -32,6 +32,9 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
     assert table.set_index("variant").loc[best, "chosen"] == "yes" and (table["chosen"] == "yes").sum() == 1
     assert sorted(table["variant"]) == ["hard", "soft"] and (table["seeds"] == 1).all()
     assert (table["minutes_mean"] > 0).all()  # each variant's time, from its run.json
+    ece = {v: json.loads((tmp_path / f"results/mini-{v}-s7/metrics.json").read_text())["validation"]["models"]
+           ["student"]["ece"] for v in ("hard", "soft")}
+    assert table.set_index("variant")["val_ece_mean"].to_dict() == pytest.approx(ece)  # the saved student's ECE
     for variant in ("hard", "soft"):  # no model met a test label while choosing
         metrics = json.loads((tmp_path / f"results/mini-{variant}-s7/metrics.json").read_text())
         assert metrics["test_scored"] is False and metrics["models"] == {} and metrics["validation"]["n"] == 12
@@ -43,7 +46,7 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
     assert table["test_acc_mean"].isna().all() and table["n_test"].isna().all()
     text = (out / "sweep.md").read_text()
     assert "12 / -" in text and "distill_loss=soft, temperature=3.0" in text and "Ranked by validation accuracy" in text
-    assert "minutes per run" in text
+    assert "minutes per run" in text and "validation ECE (the student as saved)" in text
     summary = json.loads((out / "sweep.json").read_text())
     assert summary["seeds"] == [7] and "validation" in summary["chosen_by"]
     sweep_record = (out / "sweep.json").read_text()
