@@ -31,6 +31,8 @@ MIN_REVIEWS = 500  # fewer validation reviews than this: no calibration
 NEUTRAL_OFF = -1.0e4  # the neutral row's bias once calibrated: exp(-1e4) is 0 at every precision
 NEG, NEU, POS = (CLASSES.index(name) for name in ("negative", "neutral", "positive"))
 MAPS = ("scale", "two_scales")
+HELD_FROM_HALF = 1 / (1 + np.exp(-0.05))  # truth_map's floor on a positive call (ceiling 1 - it on a negative):
+# a logit 0.05 from the tie, so a target survives float32 and still names its side
 LOG_SLOPE_BOUND = np.log(1e3)  # each branch's slope stays in [1e-3, 1e3]
 
 
@@ -144,7 +146,7 @@ def truth_map(probs: np.ndarray, gold: np.ndarray):
     def to_truth(probs: np.ndarray) -> np.ndarray:
         positive = to_binary(probs) == 1
         p = fitted.predict(reading_logit(probs))
-        return np.where(positive, np.maximum(p, 0.5), np.minimum(p, np.nextafter(0.5, 0)))
+        return np.where(positive, np.maximum(p, HELD_FROM_HALF), np.minimum(p, 1 - HELD_FROM_HALF))
     return to_truth
 
 

@@ -86,6 +86,10 @@ def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.
     convex in the binary logit. One epoch of the soft loss at temperature 1; the trained student's settings stay in
     training.json, this step's under `self_calibration`. Returns that record."""
     n = min(p["self_calibration_reviews"], len(pool))
+    done = read_json(paths.student / TRAINING_FILE).get("self_calibration")
+    if done:  # relearning a relearned student would fit the map to what the last one learned
+        print("self-calibration: the saved student has relearned already; rerun its training to do it again")
+        return done
     if len(validation) < min_reviews:
         print(f"self-calibration skipped: {len(validation)} validation reviews, fewer than {min_reviews}")
         return {"skipped": f"{len(validation)} validation reviews, fewer than {min_reviews}"}

@@ -257,16 +257,26 @@ def s_shaped(n, seed):
 
 
 def test_the_truth_map_follows_an_s_that_no_fold_can_and_keeps_every_decision():
-    from helpers.calibrate import truth_map
+    from helpers.calibrate import fit, logit, truth_map
 
     probs, gold = s_shaped(4000, seed=0)
     fresh, fresh_gold = s_shaped(4000, seed=1)  # judged on reviews it was not fitted on
     positive = truth_map(probs, gold)(fresh)
-    np.testing.assert_array_equal(positive >= 0.5, to_binary(fresh) == 1)
-    folded = calibrated(fresh, choose(probs, gold)["branches"])
-    ece_fold = expected_calibration_error(fresh_gold, binary_positive_probability(folded))
-    ece_map = expected_calibration_error(fresh_gold, positive)
-    assert ece_map < 0.03 < ece_fold  # the fold, convex in d, cannot follow the negative side
+    targets = np.stack([1 - positive, np.zeros(len(positive)), positive], 1).astype(np.float32)  # as 03 trains on
+    np.testing.assert_array_equal(to_binary(targets), to_binary(fresh))  # every side kept, even at float32
+    assert expected_calibration_error(fresh_gold, positive) < 0.03
+    for kind in ("scale", "two_scales"):  # the best fold of each shape, fitted the same way, cannot follow both ends
+        folded = 1 / (1 + np.exp(-logit(binary_logit(fresh), fit(binary_logit(probs), gold, kind))))
+        assert expected_calibration_error(fresh_gold, folded) > 0.05, kind
+
+
+def test_a_target_at_the_tie_still_names_its_side_in_float32():
+    from helpers.calibrate import truth_map
+
+    probs = softmax(np.stack([np.zeros(6), np.full(6, -30.0), [-1e-9, -1e-9, -1e-9, 1e-9, 1e-9, 1e-9]], axis=1))
+    gold = np.array([1, 1, 1, 0, 0, 0])  # the truth runs against the student here: the map lands on 0.5 from both sides
+    positive = truth_map(probs, gold)(probs).astype(np.float32)
+    np.testing.assert_array_equal(positive >= 0.5, to_binary(probs) == 1)
 
 
 def test_self_calibration_relearns_the_students_probabilities_and_keeps_its_settings(smoke_run, tmp_path):
@@ -277,7 +287,7 @@ def test_self_calibration_relearns_the_students_probabilities_and_keeps_its_sett
     from helpers import train
     from helpers.paths import RunPaths, read_json
     from helpers.run import resolve_parameters
-    from helpers.student import weights_hash
+    from helpers.student import SavedStudent, weights_hash
 
     workdir, _ = smoke_run
     for folder in ("data/smoke", "models/smoke/distilled_sentiment"):  # a copy: the shared run stays as it is
@@ -292,9 +302,14 @@ def test_self_calibration_relearns_the_students_probabilities_and_keeps_its_sett
     record = train.self_calibrate(paths, p, pool, validation, min_reviews=10)
     relearned = read_json(paths.student / "training.json")
     assert record["pool_reviews"] == 24 and relearned["self_calibration"] == record
-    assert weights_hash(paths.student) != weights
     kept = {k: v for k, v in trained.items() if k != "calibration"}
     assert {k: relearned[k] for k in kept} == kept  # the trained student's recipe, not this step's, stays on record
-    assert 0 <= record["decisions_changed_validation"] <= len(validation)
+    assert "calibration" in trained and "calibration" not in relearned  # a calibration of the old weights is void
+    relearned_weights = weights_hash(paths.student)
+    assert relearned_weights != weights
+    rescored = to_binary(SavedStudent(paths.student).predict(validation["text"]))
+    assert record["accuracy_validation_after"] == pytest.approx(np.mean(rescored == validation["label"].to_numpy()))
+    assert train.self_calibrate(paths, p, pool, validation, min_reviews=10) == record  # never twice on one student
+    assert weights_hash(paths.student) == relearned_weights
     scores = pipeline("text-classification", model=str(paths.student), top_k=None)(["A wonderful film."])[0]
     assert {s["label"] for s in scores} == {"negative", "neutral", "positive"}
