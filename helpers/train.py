@@ -15,12 +15,11 @@ import numpy as np
 import pandas as pd
 
 from . import cache
-from .calibrate import MIN_REVIEWS, calibration_line, choose, fold, truth_map
+from .calibrate import MIN_REVIEWS, calibration_line, choose, effect, fold, truth_map
 from .data import read_reviews
 from .distill import training_targets
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError, UserError
-from .metrics import binary_positive_probability, expected_calibration_error, to_binary
 from .paths import RunPaths, plain_modes, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .student import TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, save_student, targets_key, train_student
@@ -86,7 +85,8 @@ def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.
     convex in the binary logit. One epoch of the soft loss at temperature 1; the trained student's settings stay in
     training.json, this step's under `self_calibration`. Returns that record."""
     n = min(p["self_calibration_reviews"], len(pool))
-    done = read_json(paths.student / TRAINING_FILE).get("self_calibration")
+    settings = read_json(paths.student / TRAINING_FILE)  # the trained student's: training below leaves it as it is
+    done = settings.get("self_calibration")
     if done:  # relearning a relearned student would fit the map to what the last one learned
         print("self-calibration: the saved student has relearned already; rerun its training to do it again")
         return done
@@ -106,7 +106,6 @@ def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.
     config = TrainConfig(**{**vars(config_from(p)), "epochs": 1.0, "distill_loss": "soft", "temperature": 1.0,
                             "learning_rate": p["self_calibration_learning_rate"], "warmup": 0.0})
     trainer = train_student(str(paths.student), rows, validation, paths.models / "checkpoints_self_calibration", config)
-    settings = read_json(paths.student / TRAINING_FILE)
     save_student(trainer, paths.student, config_from(settings), {  # a calibration of the old weights is void
         k: v for k, v in settings.items() if k not in TrainConfig.__dataclass_fields__ and k != "calibration"})
     after = SavedStudent(paths.student, p["device"], p.get("eval_batch_size", 0), paths.cache)
@@ -115,12 +114,7 @@ def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.
     record = {"pool_reviews": n, "map": "isotonic regression of the binary reading's logit, held on its side of 0.5",
               "fitted_on": f"{len(gold):,} validation reviews", "scored_at": verdict["precision"],
               "learning_rate": config.learning_rate, "epochs": config.epochs,
-              "train_precision_used": trainer.train_precision,
-              "ece_validation_before": expected_calibration_error(gold, binary_positive_probability(before)),
-              "ece_validation_after": expected_calibration_error(gold, binary_positive_probability(after_probs)),
-              "accuracy_validation_before": float(np.mean(to_binary(before) == gold)),
-              "accuracy_validation_after": float(np.mean(to_binary(after_probs) == gold)),
-              "decisions_changed_validation": int(np.sum(to_binary(before) != to_binary(after_probs)))}
+              "train_precision_used": trainer.train_precision, **effect(before, after_probs, gold, "validation")}
     if is_main():
         write_json({**read_json(paths.student / TRAINING_FILE), "self_calibration": record},
                    paths.student / TRAINING_FILE)
