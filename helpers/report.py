@@ -43,7 +43,7 @@ def headline_table(metrics: dict) -> pd.DataFrame:
     return table.apply(lambda col: col.map(lambda v: f"{v:.3f}" if isinstance(v, float) else ("-" if v is None else v)))
 
 
-ABLATION_NOTE = ("Each variant is its own run of the pipeline (`python -m helpers.sweep`), over the seeds shown; "
+ABLATION_NOTE = ("Each variant is its own run of the pipeline (`python -m helpers.lab.sweep`), over the seeds shown; "
                  "variants are ranked and the winner chosen by the student's accuracy on the validation reviews, averaged "
                  "over the seeds every variant ran, so that variants are compared paired; "
                  "test accuracy is shown, never used to choose.")

@@ -1,6 +1,6 @@
 """Timing ways of doing the same work side by side: warm-up, alternating order, repeats, median and range.
 
-One protocol, shared by the benchmark (`helpers.bench`) and the precision check (`helpers.precision`), so a
+One protocol, shared by the benchmark (`helpers.lab.bench`) and the precision check (`helpers.precision`), so a
 verdict in a run rests on the same kind of measurement as the figures the README quotes.
 """
 

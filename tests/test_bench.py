@@ -6,7 +6,7 @@ import sys
 
 import torch
 
-from helpers.bench import GOALS
+from helpers.lab.bench import GOALS
 from helpers.inference import native_precisions
 from helpers.precision import decide, training_precision
 from helpers.paths import PROJECT_ROOT
@@ -14,7 +14,7 @@ from helpers.paths import PROJECT_ROOT
 
 def test_bench_quick_runs_and_reports_every_ratio(tmp_path, smoke_run):
     student = smoke_run[0] / "models/smoke/distilled_sentiment"
-    done = subprocess.run([sys.executable, "-m", "helpers.bench", "--quick", "--data-dir", "tests/data/mini_imdb",
+    done = subprocess.run([sys.executable, "-m", "helpers.lab.bench", "--quick", "--data-dir", "tests/data/mini_imdb",
                            "--student", str(student), "--out", str(tmp_path)],
                           capture_output=True, text=True, cwd=PROJECT_ROOT, timeout=900)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -43,7 +43,7 @@ def test_bench_quick_runs_and_reports_every_ratio(tmp_path, smoke_run):
 
 
 def test_the_training_goal_is_one_goal_shared_with_the_speed_chapter():
-    from helpers.bench import goal_of
+    from helpers.lab.bench import goal_of
 
     result = {"padding_allows": 1.3, "ratio": 1.2}
     assert goal_of("training_step", result) == 0.9 * 1.3  # within 10% of what padding allows
@@ -53,7 +53,7 @@ def test_the_training_goal_is_one_goal_shared_with_the_speed_chapter():
 def test_the_bench_refuses_fewer_scoring_reviews_than_it_promises(smoke_run):
     import pytest
 
-    from helpers.bench import BenchConfig, validation_reviews
+    from helpers.lab.bench import BenchConfig, validation_reviews
     from helpers.errors import UserError
 
     student = smoke_run[0] / "models/smoke/distilled_sentiment"

@@ -7,7 +7,7 @@ import shutil
 import yaml
 
 from helpers.paths import PROJECT_ROOT
-from helpers.readme import END, START
+from helpers.lab.readme import END, START
 from helpers.report import docs_chapters, pandoc_id
 
 README = PROJECT_ROOT / "README.md"
@@ -41,7 +41,7 @@ def test_readme_is_short_and_in_the_promised_order():
     intro = text.split("## Results")[0]
     assert "teacher" in intro and "student" in intro and "#two-commands" in intro
     assert text.index(START) < text.index(END) < text.index("## Two commands")  # the generated block, kept whole
-    assert "Regenerate this section: `python -m helpers.readme" in text
+    assert "Regenerate this section: `python -m helpers.lab.readme" in text
 
 
 def test_readme_commands_are_the_ones_ci_runs():

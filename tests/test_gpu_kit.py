@@ -2,7 +2,7 @@
 
 import pandas as pd
 
-from helpers.gpu_kit import check, reduced
+from helpers.lab.gpu_kit import check, reduced
 
 
 def test_the_cut_unlabeled_split_draws_what_the_full_one_draws(tmp_path):

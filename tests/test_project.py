@@ -14,7 +14,7 @@ def test_quarto_book_lists_exactly_the_notebooks_in_order():
 
 
 def test_readme_refuses_a_missing_ablation_before_writing_anything(smoke_run, capsys):
-    from helpers import readme
+    from helpers.lab import readme
 
     figure = PROJECT_ROOT / readme.FIGURE
     before = (figure.stat().st_mtime_ns if figure.exists() else None, (PROJECT_ROOT / "README.md").read_text())

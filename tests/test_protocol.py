@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-import helpers.protocol as protocol
+import helpers.lab.protocol as protocol
 from helpers.paths import RunPaths, read_json, write_json
 
 
@@ -15,7 +15,7 @@ def fake_sweeps(tmp_path, monkeypatch):
     calls = []
 
     def sweep(profile, variants_file, name, overrides, seeds, only=None, run_nothing=False):
-        from helpers.sweep import load_variants
+        from helpers.lab.sweep import load_variants
 
         common, variants = load_variants(variants_file)
         calls.append({"name": name, "seeds": seeds, "only": only, "overrides": overrides, "tabulate": run_nothing})

@@ -110,10 +110,10 @@ def test_every_page_has_a_sidebar_contents_and_previous_next_links(browser, smok
 
 def test_readme_results_section_is_written_from_the_runs(smoke_run):
     from helpers.errors import UserError
-    from helpers.readme import END, START, figure, section, update_readme
+    from helpers.lab.readme import END, START, figure, section, update_readme
 
     _, results = smoke_run
-    text = section([results], "python -m helpers.readme --run smoke")
+    text = section([results], "python -m helpers.lab.readme --run smoke")
     assert text.startswith(START) and text.endswith(END)
     for row in ("majority class (floor)", "teacher", "student", "gold-label student (ceiling)", "student - teacher"):
         assert f"| {row} " in text, row
@@ -122,7 +122,7 @@ def test_readme_results_section_is_written_from_the_runs(smoke_run):
     assert "test ECE" in text and f"{student_ece:.4f}" in text  # what the calibration left, beside the accuracy
     assert "Precision: scoring: teacher n/a, student fp32, gold_supervised fp32; training: student " in text
     assert "never fed a choice" not in text  # no claim the records do not back
-    assert "python -m helpers.readme --run smoke" in text
+    assert "python -m helpers.lab.readme --run smoke" in text
     readme = f"intro\n{START}\nold\n{END}\nrest\n"
     assert update_readme(readme, text) == f"intro\n{text}\nrest\n"
     with pytest.raises(UserError, match="no results markers"):
@@ -132,7 +132,7 @@ def test_readme_results_section_is_written_from_the_runs(smoke_run):
 
 def test_readme_from_a_sweep_that_chose_nothing_says_so(tmp_path, capsys):
     from helpers.paths import write_json
-    from helpers.readme import main
+    from helpers.lab.readme import main
 
     write_json({"summary": [{"variant": "a", "chosen": ""}, {"variant": "b", "chosen": ""}], "runs": []},
                tmp_path / "results" / "disjoint" / "sweep.json")
@@ -168,7 +168,7 @@ def test_report_and_model_card_say_how_the_test_reviews_were_drawn_and_at_what_p
 def test_readme_averages_runs_of_one_recipe_only(tmp_path):
     from helpers.errors import UserError
     from helpers.paths import write_json
-    from helpers.readme import runs_of
+    from helpers.lab.readme import runs_of
 
     recipe = {"teacher_sources": "vader_sentences,zeroshot,rating", "learning_rate": 5e-5, "score_test": True}
     for name, changes in (("s42", {"seed": 42}), ("s43", {"seed": 43, "data_dir": "/elsewhere"}),

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from helpers.sweep import summarise, sweep
+from helpers.lab.sweep import summarise, sweep
 from helpers.tables import display_table
 
 
@@ -20,9 +20,9 @@ def write_variants(path, variants):
 def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_chosen(tmp_path, monkeypatch, capsys):
     import shutil
 
-    from helpers import readme
+    from helpers.lab import readme
     from helpers.paths import PROJECT_ROOT
-    from helpers.sweep import main
+    from helpers.lab.sweep import main
 
     variants = write_variants(tmp_path / "variants.yaml", {"hard": {"distill_loss": "hard"},
                                                            "soft": {"distill_loss": "soft", "temperature": 3.0}})
@@ -76,7 +76,7 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
     assert [s for s in record["steps"] if s["notebook"] not in rerun] == \
         [s for s in steps_before if s["notebook"] not in rerun]  # 01 and 03 not rerun
     assert json.loads((chosen / "final.json").read_text())["weights"] == validated["weights"]
-    from helpers.sweep import final_checked
+    from helpers.lab.sweep import final_checked
 
     assert final_checked(chosen)
     assert (out / "sweep.json").read_text() == sweep_record  # the choice stands as recorded
@@ -103,7 +103,7 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
 def test_final_refuses_weights_that_are_not_the_ones_validated(tmp_path, monkeypatch):
     from helpers.errors import UserError
     from helpers.paths import write_json
-    from helpers.sweep import score_on_test
+    from helpers.lab.sweep import score_on_test
 
     results = tmp_path / "results" / "r"
     write_json({"test_scored": False, "weights": {"student": "0" * 20}}, results / "metrics.json")
@@ -114,7 +114,7 @@ def test_final_refuses_weights_that_are_not_the_ones_validated(tmp_path, monkeyp
 
 
 def test_final_without_a_recorded_sweep_says_so_in_one_line(tmp_path, capsys):
-    from helpers.sweep import main
+    from helpers.lab.sweep import main
 
     assert main(["--profile", "smoke", "--final", "--set", f"workdir={tmp_path}"]) == 1
     assert "run the sweep first" in capsys.readouterr().err
@@ -170,7 +170,7 @@ def test_final_recomputes_what_it_compares_and_refuses_predictions_that_differ(t
 
     from helpers.errors import UserError
     from helpers.run import run
-    from helpers.sweep import finalise
+    from helpers.lab.sweep import finalise
 
     variants = write_variants(tmp_path / "variants.yaml", {"hard": {"distill_loss": "hard"}})
     sweep("smoke", variants, "stale", {"workdir": str(tmp_path)}, seeds=[7])
@@ -190,14 +190,14 @@ def test_final_recomputes_what_it_compares_and_refuses_predictions_that_differ(t
 def test_final_settles_the_precision_before_it_scores_test(tmp_path, monkeypatch):
     from helpers.errors import UserError
     from helpers.paths import write_json
-    from helpers.sweep import score_on_test
+    from helpers.lab.sweep import score_on_test
 
     results = tmp_path / "results" / "r"
     write_json({"test_scored": False, "weights": {"student": "0" * 20},
                 "precision": {"student": {"precision": "fp32"}}}, results / "metrics.json")
     monkeypatch.setattr("helpers.student.weights_hash", lambda folder: "0" * 20)
-    monkeypatch.setattr("helpers.sweep.settled_precision", lambda paths, params: "bf16")
-    monkeypatch.setattr("helpers.sweep.run", lambda *a, **k: pytest.fail("test was scored"))
+    monkeypatch.setattr("helpers.lab.sweep.settled_precision", lambda paths, params: "bf16")
+    monkeypatch.setattr("helpers.lab.sweep.run", lambda *a, **k: pytest.fail("test was scored"))
     with pytest.raises(UserError, match="scores nothing on test"):
         score_on_test("smoke", results, {"workdir": str(tmp_path), "run_name": "r"})
     assert not (results / "metrics_validation.json").exists()
@@ -206,7 +206,7 @@ def test_final_settles_the_precision_before_it_scores_test(tmp_path, monkeypatch
 def test_a_final_stopped_before_its_checks_ended_is_checked_again_not_kept(tmp_path, monkeypatch):
     from helpers.errors import UserError
     from helpers.paths import write_json
-    from helpers.sweep import score_on_test
+    from helpers.lab.sweep import score_on_test
 
     results = tmp_path / "results" / "r"
     validated = {"test_scored": False, "weights": {"student": "0" * 20}}

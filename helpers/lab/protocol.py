@@ -6,8 +6,8 @@ Stage 1 (proxy scale): `sources` (params/sources.yaml) on seed 42, its top 2 als
 before it, so the record says how each was made. Runs already finished are kept, so a stopped protocol resumes;
 `--minutes` stops starting runs after that long (the sweeps are still tabulated).
 
-`python -m helpers.protocol --minutes 170 --set data_dir=../shared/data/imdb`
-`python -m helpers.protocol --stages recipe full --sources-from results/records/h200-2026-11-30 --set ...`
+`python -m helpers.lab.protocol --minutes 170 --set data_dir=../shared/data/imdb`
+`python -m helpers.lab.protocol --stages recipe full --sources-from results/records/h200-2026-11-30 --set ...`
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import time
 
 import yaml
 
-from .errors import UserError
-from .paths import RunPaths, read_json, write_json
-from .run import parse_overrides
+from ..errors import UserError
+from ..paths import RunPaths, read_json, write_json
+from ..run import parse_overrides
 from .sweep import load_variants, sweep
 
 PROFILE = "offline"
@@ -72,7 +72,7 @@ def stage_two(overrides: dict, clock: Clock, sources: str, leaders: list[str], t
     folder = RunPaths.of(overrides.get("workdir", "."), "stage2").results
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "variants.yaml").write_text(
-        "# written by python -m helpers.protocol: stage 1's two best recipes (results/recipe/sweep.json) at full "
+        "# written by python -m helpers.lab.protocol: stage 1's two best recipes (results/recipe/sweep.json) at full "
         "scale (2,000 train + 6,000 unlabeled reviews)\n" + yaml.safe_dump(stage, sort_keys=False))
     for seeds in ([FIRST], [FIRST, CONFIRM]):  # both recipes on the first seed before either on the second
         for variant in chosen:
@@ -114,7 +114,7 @@ def protocol(overrides: dict, minutes: float, stages: list[str], sources_from: s
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.protocol", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m helpers.lab.protocol", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=170.0, help="start no run after this many minutes")
     parser.add_argument("--stages", nargs="+", default=list(STAGES), choices=STAGES,

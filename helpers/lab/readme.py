@@ -1,6 +1,6 @@
 """Write the README's results section from a finished sweep over seeds (or one run), never by hand.
 
-`python -m helpers.readme --sweep offline` reads `results/offline/sweep.json` and each of its runs'
+`python -m helpers.lab.readme --sweep offline` reads `results/offline/sweep.json` and each of its runs'
 `metrics.json` and `run.json`; `--run NAME [NAME ...]` uses those runs: one run, or one profile's runs over seeds
 (their parameters equal but for the seed). The section between the README's result markers is
 replaced with the headline (short, so the README's first screen holds it and the two commands); the detail (the
@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import UserError
-from .metrics import precision_line
-from .paths import PROJECT_ROOT, RunPaths, read_json, resolve
-from .run import notebook_defaults
+from ..errors import UserError
+from ..metrics import precision_line
+from ..paths import PROJECT_ROOT, RunPaths, read_json, resolve
+from ..run import notebook_defaults
 
-START, END = "<!-- results:start (written by python -m helpers.readme) -->", "<!-- results:end -->"
+START, END = "<!-- results:start (written by python -m helpers.lab.readme) -->", "<!-- results:end -->"
 MODELS = {"majority": "majority class (floor)", "teacher": "teacher", "student": "student",
           "gold_supervised": "gold-label student (ceiling)"}
 FIGURE = "results/readme/accuracy_by_seed.png"
@@ -42,7 +42,7 @@ def runs_of(workdir: str, sweep: str | None, runs: list[str] | None) -> tuple[li
     kept, left_out = [], []
     for seed, results, params, status in chosen_runs(record["profile"], sweep, record, chosen, workdir):
         if status == "ok" and not read_json(results / "metrics.json").get("test_scored", True):
-            status = "validation only (score it on test: python -m helpers.sweep ... --final)"
+            status = "validation only (score it on test: python -m helpers.lab.sweep ... --final)"
         elif status == "ok" and not final_checked(results):
             status = "its test score passed no --final check (a --final stopped early, or scored outside it)"
         (kept.append(results) if status == "ok" else left_out.append(f"{params['run_name']}: {status}"))
@@ -54,7 +54,7 @@ def runs_of(workdir: str, sweep: str | None, runs: list[str] | None) -> tuple[li
 
 def same_recipe(folders: list[Path]) -> None:
     """Refuse runs that differ in more than the seed (and where they ran): their mean would mix recipes."""
-    from .run import work_differences
+    from ..run import work_differences
 
     def recipe(folder: Path) -> dict:
         record = folder / "run.json"
@@ -119,7 +119,7 @@ def figure(results: list[Path], path: Path) -> Path:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from .plots import MODEL_COLORS, save, style
+    from ..plots import MODEL_COLORS, save, style
 
     style()
     frame = pd.DataFrame([{"model": key, "seed": read_json(r / "run.json")["parameters"]["seed"], "accuracy": m["accuracy"]}
@@ -223,7 +223,7 @@ def update_readme(text: str, new_section: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.readme", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m helpers.lab.readme", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     source = parser.add_mutually_exclusive_group(required=True)
     source.add_argument("--sweep", help="a sweep name: its chosen variant's runs over seeds")
@@ -240,12 +240,12 @@ def main(argv: list[str] | None = None) -> int:
         untested = [str(r) for r in results if not read_json(r / "metrics.json").get("test_scored", True)]
         if untested:
             raise UserError(f"{', '.join(untested)} scored validation only: score the chosen variant on test first "
-                            "(python -m helpers.sweep ... --final)")
+                            "(python -m helpers.lab.sweep ... --final)")
         for line in left_out:
             print(f"left out: {line}", file=sys.stderr)
         ablation = "\n\n".join(sweep_table(args.workdir, name) for name in args.ablation or []) or None
         readme = PROJECT_ROOT / "README.md"
-        command = "python -m helpers.readme " + (f"--sweep {args.sweep}" if args.sweep else f"--run {' '.join(args.run)}")
+        command = "python -m helpers.lab.readme " + (f"--sweep {args.sweep}" if args.sweep else f"--run {' '.join(args.run)}")
         command += f" --ablation {' '.join(args.ablation)}" if args.ablation else ""
         command += f" --workdir {args.workdir}" if args.workdir != "." else ""
         text = update_readme(readme.read_text(), section(results, command, ablation, variant, left_out))  # checked first

@@ -1,7 +1,7 @@
 """Run variants of a profile over seeds, each as its own run, and collect one table ranked on validation.
 
-`python -m helpers.sweep --profile ablation_base --variants params/ablation.yaml --seeds 42 --set data_dir=...`
-`python -m helpers.sweep --profile offline --seeds 42 43 44` (no variants file: the profile itself, over seeds)
+`python -m helpers.lab.sweep --profile ablation_base --variants params/ablation.yaml --seeds 42 --set data_dir=...`
+`python -m helpers.lab.sweep --profile offline --seeds 42 43 44` (no variants file: the profile itself, over seeds)
 
 Variants are scored on validation only (`score_test: false`): no model meets a test label while choosing.
 `--final` then scores the variant the recorded sweep chose, for the seeds it ran, on test: the teacher annotates test (02), then 04 scores it, on the
@@ -18,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from . import cache
-from .errors import ConfigError, UserError
-from .paths import RunPaths, atomic_path, read_json, resolve, run_name, write_json
-from .run import notebooks, parse_overrides, resolve_parameters, run, same_work
-from .tables import display_table
+from .. import cache
+from ..errors import ConfigError, UserError
+from ..paths import RunPaths, atomic_path, read_json, resolve, run_name, write_json
+from ..run import notebooks, parse_overrides, resolve_parameters, run, same_work
+from ..tables import display_table
 
 CHOSEN_BY = ("validation accuracy of the student, mean over the seeds every variant ran (paired: a variant with "
              "more seeds is not compared on its extra ones)")
@@ -235,7 +235,7 @@ def finalise(profile: str, name: str, overrides: dict, seeds: list[int] | None =
           f"{', '.join(str(seed) for seed, *_ in runs)}", flush=True)
     for seed, results, params, status in runs:
         if status != "ok":
-            raise UserError(f"{params['run_name']}: {status}: validate it first (python -m helpers.sweep without --final)")
+            raise UserError(f"{params['run_name']}: {status}: validate it first (python -m helpers.lab.sweep without --final)")
     for seed, results, params, _ in runs:
         score_on_test(profile, results, params)
     common, variants = record["common"], record["variants"]
@@ -249,7 +249,7 @@ def score_on_test(profile: str, results: Path, params: dict) -> None:
     """Notebooks 02 (the teacher annotates test; every other split comes from its cache) and 04 with `score_test`,
     after checking the weights are those validated; then check that the
     validation figures and precisions came out the same. A run already scored this way is kept."""
-    from .student import weights_hash
+    from ..student import weights_hash
 
     metrics, validated_file = read_json(results / "metrics.json"), results / VALIDATED
     if metrics.get("test_scored"):
@@ -303,8 +303,8 @@ def final_checked(results: Path) -> bool:
 def settled_precision(paths: RunPaths, params: dict) -> str:
     """The precision the run's student would score at now (its verdict, reused from the cache where measured), before
     any test review is scored."""
-    from .data import read_reviews
-    from .student import SavedStudent
+    from ..data import read_reviews
+    from ..student import SavedStudent
 
     student = SavedStudent(paths.student, params.get("device", "auto"), params.get("eval_batch_size", 0), paths.cache)
     validation = read_reviews(paths.annotated("validation"))
@@ -334,7 +334,7 @@ def _planned(profile: str, name: str, variant: str, seed: int, params: dict, wor
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.sweep", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m helpers.lab.sweep", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--profile", default="offline", help="base profile (default: offline)")
     parser.add_argument("--variants", help="YAML with 'common' and 'variants'; without it, the profile alone")

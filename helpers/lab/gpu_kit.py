@@ -4,7 +4,7 @@ placeholder elsewhere; test keeps the reviews whose text is also in train or unl
 the full data's draws, and this checks it before writing anything. Its test split is no test sample: runs on the
 kit's data score validation only (`score_test: false`, as the protocol's sweeps do).
 
-`python -m helpers.gpu_kit --data-dir ../shared/data/imdb --seeds 42 43 --n-unlabeled 6000` after
+`python -m helpers.lab.gpu_kit --data-dir ../shared/data/imdb --seeds 42 43 --n-unlabeled 6000` after
 `bash ../shared/gpu/pack.sh` (with SPLITS=train): writes `.gpu/imdb_{train,unsupervised,test}.jsonl.xz`. On the GPU
 machine the kit's prep turns test into parquet; unlabeled needs one more line (see `.gpu/stage.sh` in the records).
 """
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from .data import draw_samples
-from .errors import UserError
+from ..data import draw_samples
+from ..errors import UserError
 
 
 def reduced(full: Path, seeds: list[int], n_train: int, n_val: int, n_unlabeled: int) -> dict[str, pd.DataFrame]:
@@ -61,7 +61,7 @@ def check(full: Path, cut: dict[str, pd.DataFrame], seeds: list[int], n_train: i
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.gpu_kit", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m helpers.lab.gpu_kit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", default="../shared/data/imdb")
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43])

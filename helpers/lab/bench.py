@@ -1,4 +1,4 @@
-"""Side-by-side speed benchmark: `python -m helpers.bench [--quick] [--device cuda]`.
+"""Side-by-side speed benchmark: `python -m helpers.lab.bench [--quick] [--device cuda]`.
 
 Five comparisons, each measured in this one process on the same real reviews, reported as ratios. Every way is
 first warmed up on the full workload, then timed `repeats` times in alternating order (the GPU synchronised around
@@ -31,13 +31,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .data import load_split, stratified_sample
-from .errors import UserError
-from .inference import encode, predict_ids, predict_proba
-from .models import model_source, pick_device
-from .paths import PROJECT_ROOT, RunPaths, read_json, write_json
-from .teacher import HFTeacher, annotate
-from .timing import compare, timed
+from ..data import load_split, stratified_sample
+from ..errors import UserError
+from ..inference import encode, predict_ids, predict_proba
+from ..models import model_source, pick_device
+from ..paths import PROJECT_ROOT, RunPaths, read_json, write_json
+from ..teacher import HFTeacher, annotate
+from ..timing import compare, timed
 
 GOALS = {"annotation": 2.0, "training_step": 0.9, "student_vs_teacher": 1.8, "cache_warm_vs_cold": 50.0,
          "vader_workers": 1.6, "cpu_scoring": 1.8, "cpu_training": 1.4}
@@ -150,7 +150,7 @@ def bench_training(folder: Path, texts: list[str], config: BenchConfig) -> dict:
     both at the precision the Trainer uses on this device (`train_precision: auto`)."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from .precision import training_precision
+    from ..precision import training_precision
 
     device = pick_device(config.device)
     tokenizer = AutoTokenizer.from_pretrained(folder)
@@ -189,7 +189,7 @@ def bench_training(folder: Path, texts: list[str], config: BenchConfig) -> dict:
 
 def bench_vader(texts: list[str], config: BenchConfig) -> dict:
     """VADER reviews/s with a worker per core vs one process, on the same reviews; identical numbers."""
-    from .teacher import VaderTeacher, available_cores
+    from ..teacher import VaderTeacher, available_cores
 
     one, pool = VaderTeacher(workers=1), VaderTeacher(workers=available_cores())
     timings, results = compare({"one_process": lambda: one.predict(texts), "workers": lambda: pool.predict(texts)},
@@ -246,7 +246,7 @@ def newest_student(workdir: Path) -> Path:
 def validation_reviews(student: Path, config: BenchConfig):
     """`config.scoring_reviews` labelled reviews the student never trained on: its run's validation sample (beside
     its models/ folder), else a stratified sample of the test split; a one-line error if there are fewer."""
-    from .data import read_reviews
+    from ..data import read_reviews
 
     run = student.parent.name
     held_out = student.parents[2] / "data" / run / "validation_reviews.csv"
@@ -267,10 +267,10 @@ def bench_cpu_scoring(config: BenchConfig, workdir: Path) -> dict:
     default is what `precision: auto` decides on this evidence (`precision.decide`), `ratio` its speed-up."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from .inference import at_precision, native_precisions
-    from .metrics import to_binary
-    from .precision import MIN_SPEEDUP, decide, judge
-    from .timing import clearly_faster
+    from ..inference import at_precision, native_precisions
+    from ..metrics import to_binary
+    from ..precision import MIN_SPEEDUP, decide, judge
+    from ..timing import clearly_faster
 
     folder = Path(config.student) if config.student else newest_student(workdir)
     settings = read_json(folder / "training.json")
@@ -303,7 +303,7 @@ def bench_cpu_training(folder: Path, texts: list[str], config: BenchConfig) -> d
     bf16 autocast is timed too, native or not, so its cost on a CPU without bf16 is on record."""
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from .precision import training_precision
+    from ..precision import training_precision
 
     tokenizer = AutoTokenizer.from_pretrained(folder)
     rng = np.random.default_rng(config.seed)
@@ -331,7 +331,7 @@ def figure(report: dict, path: Path) -> None:
     import matplotlib.pyplot as plt
     import seaborn as sns
 
-    from .plots import save, style
+    from ..plots import save, style
 
     style()
     names = [n for n in GOALS if n in report["results"]]
@@ -351,8 +351,8 @@ def figure(report: dict, path: Path) -> None:
 
 def cpu_description() -> dict:
     """The CPU's model name, usable cores, and the reduced precisions it computes natively (from its flags)."""
-    from .inference import cpu_model, native_precisions
-    from .teacher import available_cores
+    from ..inference import cpu_model, native_precisions
+    from ..teacher import available_cores
 
     return {"model": cpu_model(), "cores": available_cores(), "native_precisions": native_precisions(torch.device("cpu"))}
 
@@ -399,7 +399,7 @@ PIPELINE_PROFILES = {"gpu_full": "full scale: whole test split, 8,000-review poo
 
 def bench_pipeline(overrides: dict, out_dir: Path) -> dict:
     """Each of PIPELINE_PROFILES run end to end; the seconds of every notebook, from its run.json."""
-    from .run import run
+    from ..run import run
 
     report = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
               "device": torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"cpu ({platform.machine()})",
@@ -451,7 +451,7 @@ def table(report: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
-    parser = argparse.ArgumentParser(prog="python -m helpers.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m helpers.lab.bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="small sizes: under 2 minutes on 2 CPU cores")
     parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
@@ -467,7 +467,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     out = RunPaths.of(".", "bench").results if args.out == "results/bench" else Path(args.out)
     if args.pipeline:
-        from .run import parse_overrides
+        from ..run import parse_overrides
 
         try:
             bench_pipeline(parse_overrides(args.overrides), out)
