@@ -151,13 +151,16 @@ def without_texts(frame: pd.DataFrame, texts) -> tuple[pd.DataFrame, int]:
 
 
 def draw_samples(n_train: int, n_val: int, n_test: int, n_unlabeled: int, seed: int, data_dir: str = "",
-                 dataset_id: str = "stanfordnlp/imdb", exclude=()) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
-    """The run's reviews, no text in two of them: `{test, validation, train, unsupervised}` and a drop report.
+                 dataset_id: str = "stanfordnlp/imdb", exclude=(), n_dev: int = 0
+                 ) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """The run's reviews, no text in two of them: `{test, validation, train, unsupervised[, development]}` and a
+    drop report.
 
     Sizes: `n_test` / `n_train` 0 mean every review left; `n_val` 0 means no validation split; `n_unlabeled`
-    0 means none and -1 all. Test reviews come from the test split; validation and the distillation pool from
-    the train split minus every text of the test split and of `exclude` (the extra evaluation sets); the
-    unlabeled pool minus every text of those.
+    0 means none and -1 all; `n_dev` 0 means no development split. Test reviews come from the test split;
+    validation and the distillation pool from the train split minus every text of the test split and of `exclude`
+    (the extra evaluation sets); the unlabeled pool minus every text of those. The development split (diagnostics
+    only) is drawn last, from the train reviews left, so that adding it changes no other draw.
     """
     held_out, report, excluded = set(), [], set(exclude)
 
@@ -175,7 +178,7 @@ def draw_samples(n_train: int, n_val: int, n_test: int, n_unlabeled: int, seed: 
         return frame
 
     source = {"test": load_split("test", data_dir, dataset_id)}
-    source["validation"] = source["train"] = load_split("train", data_dir, dataset_id)
+    source["validation"] = source["train"] = source["development"] = load_split("train", data_dir, dataset_id)
     test = draw("test", n_test)
     held_out.update(source["test"]["text"])  # the whole test split, not only the drawn part
     samples = {"test": test, "validation": draw("validation", n_val), "train": draw("train", n_train)}
@@ -184,7 +187,16 @@ def draw_samples(n_train: int, n_val: int, n_test: int, n_unlabeled: int, seed: 
         samples["unsupervised"] = draw("unsupervised", n_unlabeled, stratify=False)
     else:
         samples["unsupervised"] = pd.DataFrame(columns=COLUMNS)
+    if n_dev:  # last: every draw above is the same with or without it
+        samples["development"] = draw("development", development_size(n_dev))
     return samples, pd.DataFrame(report).set_index("sample")
+
+
+def development_size(n_dev: int) -> int:
+    """`n_dev` checked: a positive number of reviews (0, none, is never drawn; 'all the rest' is not offered)."""
+    if n_dev < 0:
+        raise DataError(f"n_dev is {n_dev}: give the number of development reviews to draw, or 0 for none")
+    return n_dev
 
 
 def test_sample_phrase(samples: dict) -> str:
@@ -196,7 +208,8 @@ def test_sample_phrase(samples: dict) -> str:
             else "a sample of the test split stratified by label")
 
 
-SOURCE_SPLIT = {"test": "test", "validation": "train", "train": "train", "unsupervised": "unsupervised"}
+SOURCE_SPLIT = {"test": "test", "validation": "train", "train": "train", "unsupervised": "unsupervised",
+                "development": "train"}
 
 
 def load_eval_sets(spec: str) -> dict[str, pd.DataFrame]:

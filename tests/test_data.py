@@ -187,3 +187,51 @@ def test_the_test_sample_is_described_as_drawn():
     part = {"drawn": [{"sample": "test", "unique reviews": 60, "drawn": 40}]}
     assert test_sample_phrase(whole).startswith("the whole test split") and "stratified" not in test_sample_phrase(whole)
     assert "stratified by label" in test_sample_phrase(part)
+
+
+def test_development_split_is_disjoint_from_every_sample_and_the_test_split(tmp_path, mini_imdb):
+    data = cross_split_data(tmp_path, mini_imdb)
+    for n_test in (0, 20):
+        samples, report = draw_samples(n_train=30, n_val=12, n_test=n_test, n_unlabeled=-1, seed=3,
+                                       data_dir=str(data), n_dev=16)
+        development, test_split = set(samples["development"]["text"]), set(load_split("test", str(data))["text"])
+        assert len(development) == 16 and not development & test_split  # the whole test split, not only the drawn
+        earlier = test_split | {t for split in ("validation", "train", "unsupervised") for t in samples[split]["text"]}
+        for split in ("test", "validation", "train", "unsupervised"):
+            assert not development & set(samples[split]["text"]), split
+        assert report.loc["development", "source split"] == "train"
+        assert report.loc["development", "dropped (text in an earlier sample)"] == len(
+            set(load_split("train", str(data))["text"]) & earlier) >= 5 + 12 + 30  # test, validation, pool
+
+
+def synthetic_imdb(folder, n_train=6000, n_test=1000, n_unlabeled=1000):
+    """A larger IMDB-shaped data set of invented reviews (train, test, unsupervised CSVs), balanced by label."""
+    for split, n in (("train", n_train), ("test", n_test), ("unsupervised", n_unlabeled)):
+        labels = [-1] * n if split == "unsupervised" else [i % 2 for i in range(n)]
+        pd.DataFrame({"text": [f"{split} review number {i}" for i in range(n)], "label": labels}).to_csv(
+            folder / f"{split}.csv", index=False)
+    return folder
+
+
+@pytest.mark.parametrize("seed", [42, 43])
+def test_adding_a_development_split_leaves_every_other_draw_identical(tmp_path, seed):
+    data = str(synthetic_imdb(tmp_path))
+    draw = lambda n_dev: draw_samples(n_train=2000, n_val=1000, n_test=0, n_unlabeled=600, seed=seed, data_dir=data,
+                                      n_dev=n_dev)
+    (without, report_without), (with_dev, report_with) = draw(0), draw(2000)
+    assert "development" not in without and len(with_dev["development"]) == 2000
+    for split in ("test", "validation", "train", "unsupervised"):
+        pd.testing.assert_frame_equal(without[split], with_dev[split], obj=split)
+    pd.testing.assert_frame_equal(report_without, report_with.drop(index="development"))
+    assert with_dev["development"]["label"].value_counts().to_dict() == {0: 1000, 1: 1000}
+    again = draw(2000)[0]["development"]
+    assert again["review_id"].tolist() == with_dev["development"]["review_id"].tolist()  # seeded
+
+
+def test_a_development_split_larger_than_what_is_left_is_refused(mini_imdb):
+    with pytest.raises(DataError, match="asked for 40 reviews but the split has 16"):
+        draw_samples(n_train=48, n_val=16, n_test=40, n_unlabeled=0, seed=42, data_dir=str(mini_imdb), n_dev=40)
+    with pytest.raises(DataError, match="but the split has 0"):  # the pool took every train review left
+        draw_samples(n_train=0, n_val=16, n_test=40, n_unlabeled=0, seed=42, data_dir=str(mini_imdb), n_dev=8)
+    with pytest.raises(DataError, match="n_dev is -1"):
+        draw_samples(n_train=48, n_val=16, n_test=40, n_unlabeled=0, seed=42, data_dir=str(mini_imdb), n_dev=-1)
