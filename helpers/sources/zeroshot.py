@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .. import cache
 from ..inference import at_precision, autocast, encode, padded, token_batches, token_budget
 from ..models import from_pretrained, model_identity, model_source, pick_device
 
@@ -49,8 +50,9 @@ class ZeroShot:
 
     @property
     def settings(self) -> dict:
-        """What tells its scores apart (its cache key): the encoder, prototypes, reading, and the settled precision."""
-        return {**self.identity, "precision": self.precision}
+        """What tells its scores apart (its cache key): the encoder, prototypes, reading, and how they are computed
+        (the settled precision, the device and its batching, the libraries)."""
+        return {**self.identity, **cache.computed_on(self.device, self.precision)}
 
     @property
     def model(self):
