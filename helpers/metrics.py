@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import accuracy_score, confusion_matrix, f1_score
 
-from .teacher import CLASSES
+from .teacher import CLASSES, recorded_precision
 
 NEG, NEU, POS = range(len(CLASSES))
 MAPPINGS = {
@@ -178,10 +178,17 @@ def collapse_notes(where: str, scores: dict | None) -> list[str]:
     return notes
 
 
-def precision_line(metrics: dict) -> str:
-    """'scoring: student bf16, gold_supervised bf16; training: student fp32, ...': the precision each model scored
-    at and each student trained at ('-' for older runs)."""
+def precision_line(metrics: dict, teacher: dict | None = None) -> str:
+    """'scoring: teacher (zeroshot bf16), student bf16; training: student bf16': the precision each model scored at
+    (a teacher of label sources: each of its model sources'; n/a: no model) and each student trained at ('-' for
+    older runs). `teacher`, the run's teacher record (teacher.json; its student's training.json keeps a copy), names
+    the teacher's precision where an older run's metrics say n/a (04 read a top-level precision that a teacher of
+    label sources did not record)."""
     used = {name: verdict.get("precision") for name, verdict in (metrics.get("precision") or {}).items()}
-    line = ", ".join(f"{name} {value}" for name, value in used.items()) or "-"
+    if teacher is not None and used.get("teacher") == "n/a":
+        used["teacher"] = recorded_precision(teacher)
+    shown = [f"{name} ({value})" if " " in str(value) else f"{name} {value}"  # 'teacher (zeroshot bf16, model fp32)'
+             for name, value in used.items()]
+    line = ", ".join(shown) or "-"
     trained = metrics.get("training_precision") or {}
     return f"scoring: {line}; training: " + ", ".join(f"{n} {v}" for n, v in trained.items()) if trained else line

@@ -181,6 +181,17 @@ class HFTeacher:
         return probs
 
 
+def recorded_precision(record: dict) -> str:
+    """The precision a teacher record (`teacher.json`, a student's `training.json` teacher) says its models scored
+    at: `bf16` for a transformer teacher, `zeroshot bf16` for label sources with a model among them, `n/a` where no
+    model ran (VADER, pure-Python sources)."""
+    if not isinstance(record, dict):
+        return "n/a"
+    if record.get("teacher") == "sources":
+        return ", ".join(f"{s['source']} {s['precision']}" for s in record.get("sources", []) if "precision" in s) or "n/a"
+    return record.get("precision", "n/a")
+
+
 def load_teacher(name: str, max_length: int = 512, batch_size: int = 0, device: str = "auto",
                  truncation: str = "head", head_tokens: int = 128, workers: int = 0, precision: str = "fp32"):
     """`vader` (which always reads the whole review), or a Hugging Face model id / local folder / `pkg:<module>`.

