@@ -75,3 +75,13 @@ def test_a_record_stays_readable_when_a_profile_later_states_a_default():
     assert same_work(recorded, {**recorded, "teacher_sources": ""})
     assert not same_work(recorded, {**recorded, "teacher_sources": "vader"})
     assert not same_work(recorded, {**recorded, "seed": 43})
+
+
+@pytest.mark.parametrize("setting", ["seed=7", "run_name=mine"])
+def test_a_seed_or_run_name_the_protocol_sets_itself_is_refused_in_one_line(tmp_path, fake_sweeps, capsys, setting):
+    """`--set seed=7` was silently ignored: every run took the protocol's seeds 42 and 43."""
+    assert protocol.main(["--set", setting, "--set", f"workdir={tmp_path}"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"error: --set {setting.split('=')[0]}: the protocol runs its own seeds") \
+        and error.count("\n") == 1
+    assert not fake_sweeps  # nothing was run

@@ -4,7 +4,8 @@ Stage 1 (proxy scale): `sources` (params/sources.yaml) on seed 42, its top 2 als
 (params/recipe.yaml) on the sources that won, the same way. Stage 2 (full scale: 2,000 train +
 6,000 unlabeled reviews): the two best of stage 1 on seeds 42 and 43. Every choice is read from the sweep.json
 before it, so the record says how each was made. Runs already finished are kept, so a stopped protocol resumes;
-`--minutes` stops starting runs after that long (the sweeps are still tabulated).
+`--minutes` stops starting runs after that long (the sweeps are still tabulated). The seeds and run names are the
+protocol's own: `--set seed=...` or `--set run_name=...` is refused.
 
 `python -m helpers.lab.protocol --minutes 170 --set data_dir=../shared/data/imdb`
 `python -m helpers.lab.protocol --stages recipe full --sources-from results/records/h200-2026-11-30 --set ...`
@@ -18,7 +19,7 @@ import time
 
 import yaml
 
-from ..errors import UserError
+from ..errors import ConfigError, UserError
 from ..paths import RunPaths, read_json, write_json
 from ..run import parse_overrides
 from .sweep import load_variants, sweep
@@ -82,11 +83,21 @@ def stage_two(overrides: dict, clock: Clock, sources: str, leaders: list[str], t
 
 
 STAGES = ("sources", "recipe", "full")  # stage 1's two halves, stage 2
+OWN = ("seed", "run_name")  # set by the protocol for each run: its seeds (42, then 43 to confirm) and names are the design
+
+
+def check_overrides(overrides: dict) -> None:
+    """Refuse a `--set` of what the protocol sets itself for every run, which would otherwise be silently ignored."""
+    own = [key for key in OWN if key in overrides]
+    if own:
+        raise ConfigError(f"--set {', '.join(own)}: the protocol runs its own seeds ({FIRST}, then {CONFIRM} to "
+                          "confirm) under its own run names; for other seeds use python -m helpers.lab.sweep --seeds")
 
 
 def protocol(overrides: dict, minutes: float, stages: list[str], sources_from: str | None = None) -> None:
     """Stage 1 (sources, then recipe on the best sources) and stage 2, as far as `minutes` allow. The sources'
     choice is read from the `sources` sweep recorded in `sources_from` (a workdir; default this one)."""
+    check_overrides(overrides)
     clock, workdir = Clock(minutes), overrides.get("workdir", ".")
     if "sources" in stages:
         staged_sweep("sources", "params/sources.yaml", overrides, clock)
