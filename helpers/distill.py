@@ -75,7 +75,8 @@ def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: 
     neutral class, so neutral rows keep weight 1): `resample` draws the smaller class with replacement up to
     the larger one's count, `reweight` weights each inversely to its count (the weights average 1 over the
     rows, so a batch's loss is a plain mean of weighted losses: the classes weigh the same in expectation).
-    A class keeps at least one row under `keep_top_fraction` (its share is rounded up).
+    A class keeps at least one row under `keep_top_fraction` (its share is rounded up); `rest_fraction` with
+    `keep_top_fraction` 1 is refused (there is no rest).
     """
     if balance not in BALANCING:
         raise ConfigError(f"balance {balance!r} is not one of {BALANCING}")
@@ -83,6 +84,9 @@ def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: 
         raise ConfigError(f"keep_top_fraction {keep_top_fraction} must be in (0, 1]")
     if not 0 <= rest_fraction <= 1:
         raise ConfigError(f"rest_fraction {rest_fraction} must be in [0, 1]")
+    if rest_fraction and keep_top_fraction == 1:  # the top is every row: no rest to draw from
+        raise ConfigError(f"rest_fraction {rest_fraction} needs keep_top_fraction below 1 (at 1 every review is in the "
+                          "top and there is no rest): lower keep_top_fraction, or set rest_fraction 0")
     pool = pool[decided(pool[PROB_COLUMNS].to_numpy(np.float32))]
     probs = prior_correct(pool[PROB_COLUMNS].to_numpy(np.float32), parse_prior(class_prior))
     rows = pd.DataFrame({"text": pool["text"].to_numpy(), "labels": probs.argmax(axis=1),

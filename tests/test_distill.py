@@ -129,6 +129,25 @@ def test_rest_fraction_adds_unclear_reviews_that_learn_the_teachers_probabilitie
         training_targets(pool(probs), rest_fraction=1.5)
 
 
+def test_the_rest_is_drawn_by_the_seed():
+    """The same seed draws the same rest; another seed another one (a sweep's seeds vary it)."""
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(0.5, 0.95, 200)
+    probs = np.stack([confidence, np.zeros(200), 1 - confidence], axis=1)
+    rest = lambda seed: set(training_targets(pool(probs), keep_top_fraction=0.2, rest_fraction=0.25, seed=seed)
+                            .query("hard == 0")["text"])
+    assert len(rest(3)) == 40 and rest(3) == rest(3)  # a quarter of the 160 outside the top, drawn again alike
+    assert rest(3) != rest(4) and len(rest(3) & rest(4)) < 30  # another seed: another draw, not a shifted one
+
+
+def test_a_rest_with_every_review_in_the_top_is_refused_in_one_line():
+    """At keep_top_fraction 1 there is no rest: rest_fraction did nothing, silently."""
+    probs = [[0.9, 0.05, 0.05], [0.6, 0.1, 0.3], [0.05, 0.05, 0.9], [0.3, 0.1, 0.6]]
+    with pytest.raises(ConfigError, match="rest_fraction 0.5 needs keep_top_fraction below 1"):
+        training_targets(pool(probs), keep_top_fraction=1.0, rest_fraction=0.5)
+    assert len(training_targets(pool(probs), keep_top_fraction=1.0, rest_fraction=0.0)) == 4
+
+
 def test_a_review_outside_the_top_has_no_hard_term_whatever_its_label():
     logits, teacher = torch.tensor([[1.0, 0.0, -1.0]] * 2), torch.tensor([[0.45, 0.1, 0.45]] * 2)
     hard = torch.tensor([1.0, 0.0])
