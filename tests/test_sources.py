@@ -151,6 +151,30 @@ def test_the_model_source_reads_at_the_teachers_length_not_the_zeroshots(tiny_te
     assert source.settings["max_length"] == 40 and source.settings["head_tokens"] == 16
 
 
+READING = {"zeroshot_max_length", "zeroshot_truncation"}  # one factor: how the zero-shot source reads a review
+
+
+def factors(a: dict, b: dict) -> set[str]:
+    """The factors in which two variants' changes differ (the zero-shot reading's parameters count as one)."""
+    keys = {k for k in a.keys() | b.keys() if a.get(k) != b.get(k)}
+    return {"zero-shot reading" if k in READING else k for k in keys}
+
+
+def not_one_factor(variants: dict) -> list[str]:
+    """The variants of params/sources.yaml that differ in more than one factor from what they are compared with: the
+    `vader` baseline (one source), or for a variant changing how the zero-shot source reads, the variant of the same
+    sources read as the profile reads."""
+    baseline, wrong = variants["vader"], []
+    for name, changes in variants.items():
+        if set(changes) & READING:
+            same_sources = [c for c in variants.values() if c == {"teacher_sources": changes.get("teacher_sources")}]
+            if len(same_sources) != 1 or factors(same_sources[0], changes) != {"zero-shot reading"}:
+                wrong.append(name)
+        elif name != "vader" and factors(baseline, changes) != {"teacher_sources"}:
+            wrong.append(name)
+    return wrong
+
+
 def test_the_sweeps_baseline_differs_from_the_other_sources_in_one_factor():
     import yaml
 
@@ -158,7 +182,11 @@ def test_the_sweeps_baseline_differs_from_the_other_sources_in_one_factor():
 
     variants = yaml.safe_load((PROJECT_ROOT / "params/sources.yaml").read_text())["variants"]
     assert variants["vader"] == {"teacher_sources": "vader"}  # a 2-class teacher of one source, like the others
-    assert all("teacher_sources" in changes for name, changes in variants.items() if name != "vader_teacher")
+    assert not_one_factor(variants) == []
+    assert not_one_factor({**variants, "all_four": {**variants["all_four"], "epochs": 2}}) == ["all_four"]
+    assert not_one_factor({**variants, "szr_zeroshot_head_tail": {"teacher_sources": "vader_sentences,zeroshot",
+                                                                  "zeroshot_truncation": "head_tail"}}) \
+        == ["szr_zeroshot_head_tail"]  # its sources differ too: no variant to compare its reading with
 
 
 def test_a_teacher_of_sources_settles_its_model_sources_precision_as_every_model_is(tmp_path, mini_imdb, monkeypatch):
