@@ -134,17 +134,48 @@ def test_every_measured_record_is_in_the_one_records_table():
     assert sum("results/measured/" in chapter.read_text() for chapter in DOCS) >= 1
 
 
-def decimal_figures(text: str) -> set[str]:
-    """Measured-looking figures: decimals such as 0.7717 or 37.6, not versions (2.13.0) or values in code."""
-    text = re.sub(r"`[^`]*`", "", FENCE.sub("", text))
-    return set(re.findall(r"(?<![\d.])\d+\.\d+(?![\d.])", text))
+NUMBER = r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?"  # 2,000 or 14.5
+UNITS = {"ms": "ms", "s": "s", "sec": "s", "secs": "s", "second": "s", "seconds": "s", "min": "min", "mins": "min",
+         "minute": "min", "minutes": "min", "h": "h", "hour": "h", "hours": "h", "KiB": "KiB", "MiB": "MiB",
+         "GiB": "GiB", "KB": "KB", "MB": "MB", "GB": "GB", "point": "points", "points": "points"}
+MEASURED = re.compile(rf"(?<![\w.,-])({NUMBER})(?:\s*(?:-|–|to)\s*({NUMBER}))?"  # a figure or a range of two
+                      rf"(?:[\s-]?({'|'.join(sorted(UNITS, key=len, reverse=True))})(?!\w)|(%|[x×])(?!\w))")
+STATED = re.compile(r"\d{4}-\d{2}-\d{2}|\d{1,2}:\d{2}|(?<![\d.])\d+%\s+(?:[\w-]+\s+)?(?:CI|confidence|interval)\b")
+
+
+def typed_figures(text: str) -> set[str]:
+    """Measured-looking figures typed in prose, normalised ('38–40 minutes' is '38-40 min'): every decimal (0.7717,
+    37.6), and a whole number or range with a unit of measure (time, %, a speed-up's x, memory, points), so
+    '38-40 min' and '14.5 min' count. Not figures: code (fenced or inline: commands, line numbers), versions
+    (2.13.0), dates and clock times, a confidence level ('95% CI'), and whole numbers counting what a run is set to
+    use ('2,000 reviews', '462 steps', seeds 42-44), which may be stated wherever they help."""
+    text = STATED.sub(" ", re.sub(r"`[^`]*`", "", FENCE.sub("", text)))
+    figures = set(re.findall(r"(?<![\d.])\d+\.\d+(?![\d.])", text))
+    for low, high, unit, sign in MEASURED.findall(text):
+        span = "-".join(value.replace(",", "") for value in (low, high) if value)
+        figures.add(f"{span} {UNITS.get(unit) or sign.replace('×', 'x')}")
+    return figures
+
+
+def test_typed_figures_are_decimals_and_numbers_with_a_unit_not_versions_dates_code_or_counts():
+    """'38-40 minutes' slipped through a check that saw only decimals."""
+    typed = typed_figures("about 38-40 minutes; 14.5 min in all; a 45-minute budget; 1.83x, 99.5% agreement; 64 MiB; "
+                          "student 0.8455; ±2 points")
+    assert typed == {"38-40 min", "14.5 min", "14.5", "45 min", "1.83 x", "1.83", "99.5 %", "99.5", "64 MiB",
+                     "0.8455", "2 points"}
+    assert typed_figures("38–40 min") == typed_figures("38 to 40 minutes") == {"38-40 min"}
+    assert not typed_figures("torch 2.13.0, 2026-12-01 00:24-01:02, `sed -n 38,40p`, `take 38-40 min`\n"
+                             "```\nline 12 took 3 min\n```\n2,000 reviews, 462 steps, seeds 42-44, a 95% CI, "
+                             "95% paired-bootstrap interval, 2 x its CDF")
 
 
 def test_no_figure_is_typed_both_in_the_readme_and_in_a_chapter():
     text = README.read_text()
     generated = text[text.index(START):text.index(END)]
     docs = "\n".join(chapter.read_text() for chapter in DOCS)
-    assert not decimal_figures(text.replace(generated, "")) & decimal_figures(docs)  # by hand: one place only
+    assert not typed_figures(text.replace(generated, "")) & typed_figures(docs)  # by hand: one place only
+    measured = {figure for figure in typed_figures(generated) if " " in figure}  # '14.5 min', not bare decimals
+    assert not measured & typed_figures(docs)  # the generated block's figures with a unit are never retyped
     headline = re.findall(r"^\| (teacher|student) +\| (\d\.\d+)", generated, re.M)
     assert len(headline) == 2
     for model, accuracy in headline:  # the generated headline is never retyped in a chapter, even rounded
