@@ -1,13 +1,16 @@
-"""Notebook 04's scoring: every model of a run on its test reviews (when they are reported), its validation reviews
-and any extra sets."""
+"""Notebook 04's scoring: every model of a run on its test reviews (when they are reported), its validation reviews,
+its development reviews and any extra sets; the diagnostics on the development split (validation when a run has
+none), never on test."""
 
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from .calibrate import calibration_metrics
-from .metrics import MAPPINGS, collapse_notes, compare_models, majority_probs, score
+from .metrics import MAPPINGS, binary_positive_probability, collapse_notes, compare_models, majority_probs, score
 from .paths import RunPaths
 from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .student import SavedStudent
@@ -43,31 +46,87 @@ def model_probs(students: dict[str, SavedStudent], frame: pd.DataFrame, train_la
     return probs
 
 
+class DiagnosticSet(NamedTuple):
+    """The reviews the diagnostics read: the development split, else validation, never test (split None: none)."""
+
+    split: str | None
+    frame: pd.DataFrame | None
+    probs: dict[str, np.ndarray] | None
+
+
+DIAGNOSTIC_NOTES = {
+    "development": "their labels never train or choose anything",
+    "validation": "no development split (n_dev 0): the validation reviews, where the choices are made; never test",
+    None: "no development or validation reviews: no diagnostics (they are never read on test)",
+}
+
+
+def diagnostic_set(development: pd.DataFrame | None, probs_dev: dict | None, validation: pd.DataFrame,
+                   probs_val: dict | None) -> DiagnosticSet:
+    """The development split when the run drew one, else validation, else none: never test."""
+    if probs_dev is not None:
+        return DiagnosticSet("development", development, probs_dev)
+    if probs_val is not None:
+        return DiagnosticSet("validation", validation, probs_val)
+    return DiagnosticSet(None, None, None)
+
+
 def score_run(students: dict[str, SavedStudent], test: pd.DataFrame | None, validation: pd.DataFrame,
               others: dict[str, pd.DataFrame], train_labels: np.ndarray, run_name: str, teacher_precision: str,
-              test_sample: str) -> tuple[dict, dict[str, np.ndarray]]:
-    """Every model on test (None: not scored), validation and the extra sets: metrics.json's content, and the
-    probabilities on the headline set (test, else validation)."""
+              test_sample: str, development: pd.DataFrame | None = None
+              ) -> tuple[dict, dict[str, np.ndarray], DiagnosticSet]:
+    """Every model on test (None: not scored), validation, development (None: none) and the extra sets: metrics.json's
+    content, the probabilities on the headline set (test, else validation), and the diagnostics' reviews."""
     probs_on = lambda frame, what: model_probs(students, frame, train_labels, what)
     probs_val = probs_on(validation, "validation") if len(validation) else None
+    probs_dev = probs_on(development, "development") if development is not None and len(development) else None
     probs = probs_on(test, "test") if test is not None else probs_val
-    metrics = run_metrics(run_name, evaluate(test, probs) if test is not None else None,
+    metrics = run_metrics(run_name, evaluate(test, probs, diagnostics=False) if test is not None else None,
                           evaluate(validation, probs_val) if probs_val is not None else None,
                           {name: evaluate(frame, probs_on(frame, name), by_length=False) for name, frame in others.items()},
                           {"teacher": {"precision": teacher_precision}, **{n: s.verdict for n, s in students.items()}},
                           test_sample, {n: s.weights for n, s in students.items()},
-                          {n: s.settings.get("train_precision_used") for n, s in students.items()})
+                          {n: s.settings.get("train_precision_used") for n, s in students.items()},
+                          evaluate(development, probs_dev) if probs_dev is not None else None)
     headline_frame, headline_split = (test, "test") if test is not None else (validation, "validation")
     metrics["calibration"] = calibration_metrics(students["student"].settings, headline_frame["label"].to_numpy(),
                                                  probs["student"],
                                                  students["student"].uncalibrated(headline_frame["text"]),
                                                  headline_split)
     metrics["no_stated_rating"] = {"split": headline_split, **without_stated_rating(headline_frame, probs)}
-    if any(column.startswith(SOURCE_PREFIX) for column in validation):
-        metrics["sources"] = {split: source_metrics(frame) for split, frame in
-                              (("validation", validation), ("test", test)) if frame is not None}
-        metrics["source_agreement"] = {"split": headline_split, "pairs": source_agreement(headline_frame)}
-    return metrics, probs
+    diagnostic = diagnostic_set(development, probs_dev, validation, probs_val)
+    metrics["diagnostics"] = diagnostic_metrics(diagnostic)
+    return metrics, probs, diagnostic
+
+
+def diagnostic_metrics(diagnostic: DiagnosticSet) -> dict:
+    """metrics.json's `diagnostics`, all on one named split (development, else validation, never test): the
+    reliability bins, accuracy by review length, teacher-student agreement, and each label source's coverage,
+    accuracy where it speaks and agreement with the others."""
+    record = {"split": diagnostic.split, "note": DIAGNOSTIC_NOTES[diagnostic.split],
+              "n": int(len(diagnostic.frame)) if diagnostic.frame is not None else 0}
+    if diagnostic.frame is None:
+        return record
+    gold, texts = diagnostic.frame["label"].to_numpy(), diagnostic.frame["text"]
+    models = {name: p for name, p in diagnostic.probs.items() if name != "majority"}
+    scores = {name: score(gold, p, diagnostic.probs["teacher"], texts) for name, p in models.items()}
+    record.update(reliability={name: reliability_bins(gold, binary_positive_probability(p))
+                               for name, p in models.items()},
+                  accuracy_by_length={name: m["accuracy_by_length"] for name, m in scores.items()},
+                  agreement_with_teacher={name: m["agreement_with_teacher"] for name, m in scores.items()})
+    if any(column.startswith(SOURCE_PREFIX) for column in diagnostic.frame):
+        record.update(sources=source_metrics(diagnostic.frame), source_agreement=source_agreement(diagnostic.frame))
+    return record
+
+
+def reliability_bins(gold: np.ndarray, p_positive: np.ndarray, bins: int = 10) -> list[dict]:
+    """Predicted p(positive) in `bins` equal-width bins: per non-empty bin, its mean prediction, the share truly
+    positive and the number of reviews (the reliability diagram's points)."""
+    frame = pd.DataFrame({"p": np.asarray(p_positive, dtype=float), "gold": np.asarray(gold)})
+    frame["bin"] = pd.cut(frame["p"], [i / bins for i in range(bins + 1)], include_lowest=True, labels=False)
+    grouped = frame.groupby("bin").agg(predicted=("p", "mean"), observed=("gold", "mean"), reviews=("p", "size"))
+    return [{"bin": f"{b / bins:.2g}-{(b + 1) / bins:.2g}", "predicted": float(row.predicted),
+             "observed": float(row.observed), "reviews": int(row.reviews)} for b, row in grouped.iterrows()]
 
 
 SOURCE_PREFIX = "source_"  # 02 writes each label source's normalised score in a column source_<name>
@@ -121,30 +180,35 @@ def predictions_frame(frame: pd.DataFrame, probs: dict[str, np.ndarray]) -> pd.D
                            for i, c in enumerate(PROB_COLUMNS)})
 
 
-def evaluate(frame: pd.DataFrame, probs: dict[str, np.ndarray], by_length: bool = True) -> dict:
-    """Each model's scores on `frame` against its true labels, and the paired comparisons."""
+def evaluate(frame: pd.DataFrame, probs: dict[str, np.ndarray], by_length: bool = True,
+             diagnostics: bool = True) -> dict:
+    """Each model's scores on `frame` against its true labels, and the paired comparisons; `diagnostics` False (test)
+    leaves out the diagnostics `score` adds (agreement with the teacher, accuracy by length)."""
     gold = frame["label"].to_numpy()
-    texts = frame["text"] if by_length else None
+    texts = frame["text"] if by_length and diagnostics else None
+    teacher = probs["teacher"] if diagnostics else None
     return {"n": int(len(frame)),
-            "models": {name: score(gold, p, probs["teacher"], texts) for name, p in probs.items()},
+            "models": {name: score(gold, p, teacher, texts) for name, p in probs.items()},
             "comparisons": compare_models(gold, probs)}
 
 
 def run_metrics(run_name: str, test: dict | None, validation: dict | None, other: dict[str, dict],
                 precision: dict | None = None, test_sample: str = "test reviews", weights: dict | None = None,
-                training_precision: dict | None = None) -> dict:
+                training_precision: dict | None = None, development: dict | None = None) -> dict:
     """metrics.json: the test scores at the top level (the headline) when the test split was scored, else empty
-    (`test_scored` false); then validation, the extra sets, and the precision each model scored at.
-    `test_sample` says how the test reviews were drawn (`data.test_sample_phrase`); `weights` holds each saved
-    model's weights hash, so that a later scoring can show it scored the very models validated; `notes` says in
-    one line each where a model has collapsed to one class; `training_precision` what each student trained at."""
+    (`test_scored` false); then validation, development (None: the run drew none), the extra sets, and the precision
+    each model scored at. `test_sample` says how the test reviews were drawn (`data.test_sample_phrase`); `weights`
+    holds each saved model's weights hash, so that a later scoring can show it scored the very models validated;
+    `notes` says in one line each where a model has collapsed to one class; `training_precision` what each student
+    trained at."""
     notes = [*collapse_notes("test", test), *collapse_notes("validation", validation),
+             *collapse_notes("development", development),
              *(note for name, scores in other.items() for note in collapse_notes(f"'{name}'", scores))]
     return {"run_name": run_name, "test_scored": test is not None, "n_test": test["n"] if test else 0,
             "test_sample": test_sample,
             "mapping": MAPPINGS["neutral_positive"], "second_mapping": MAPPINGS["pos_vs_neg"],
             "models": test["models"] if test else {}, "comparisons": test["comparisons"] if test else {},
-            "validation": validation, "other_data": other, "precision": precision or {},
+            "validation": validation, "development": development, "other_data": other, "precision": precision or {},
             "weights": weights or {}, "training_precision": training_precision or {}, "notes": notes}
 
 

@@ -68,27 +68,29 @@ def confusion_matrices(models: dict, path: Path):
     return fig
 
 
-def reliability_diagram(gold, p_positive: dict, path: Path, bins: int = 10):
-    """Observed share of positive reviews against predicted p(positive), per model; the diagonal is perfect."""
+def reliability_diagram(bins: dict[str, list[dict]], path: Path, split: str | None):
+    """Observed share of positive reviews against predicted p(positive), per model, from `evaluate.reliability_bins`
+    on the `split` reviews; the diagonal is perfect."""
+    if not bins:
+        return no_diagnostics("reliability diagram")
     style()
-    rows = []
-    for name, p in p_positive.items():
-        frame = pd.DataFrame({"p": p, "gold": gold})
-        frame["bin"] = pd.cut(frame["p"], [i / bins for i in range(bins + 1)], include_lowest=True)
-        grouped = frame.groupby("bin", observed=True).agg(predicted=("p", "mean"), observed=("gold", "mean"),
-                                                          reviews=("p", "size"))
-        rows.append(grouped.assign(model=name))
-    data = pd.concat(rows)
+    data = pd.concat([pd.DataFrame(rows).assign(model=name) for name, rows in bins.items()])
     fig, ax = plt.subplots(figsize=(5, 4.5))
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
     sns.lineplot(data, x="predicted", y="observed", hue="model", palette=MODEL_COLORS, marker="o", ax=ax)
     sns.scatterplot(data, x="predicted", y="observed", hue="model", size="reviews", palette=MODEL_COLORS,
                     sizes=(20, 300), ax=ax, legend=False, alpha=0.5)
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted p(positive)", ylabel="share truly positive",
-           title="Reliability (marker size: reviews per bin)")
+           title=f"Reliability on {split} (marker size: reviews per bin)")
     ax.legend(loc="upper left", fontsize="small")
     save(fig, path)
     return fig
+
+
+def no_diagnostics(what: str) -> None:
+    """Say that `what` is not drawn: the run has neither development nor validation reviews, and no diagnostic
+    reads test."""
+    print(f"no {what}: this run has no development or validation reviews, and diagnostics never read test")
 
 
 def training_curves(histories: dict, path: Path):
@@ -115,31 +117,36 @@ def training_curves(histories: dict, path: Path):
     return fig
 
 
-def accuracy_by_length(models: dict, path: Path):
-    """Accuracy per review-length bucket, per model; bucket sizes on the x labels."""
+def accuracy_by_length(by_length: dict[str, dict], path: Path, split: str | None):
+    """Accuracy per review-length bucket on the `split` reviews, per model (`{model: {bucket: {n, accuracy}}}`);
+    bucket sizes on the x labels."""
+    if not by_length:
+        return no_diagnostics("accuracy by length")
     style()
     rows = [{"model": name, "length (words)": bucket, "accuracy": v["accuracy"], "n": v["n"]}
-            for name, m in models.items() for bucket, v in m["accuracy_by_length"].items()]
+            for name, buckets in by_length.items() for bucket, v in buckets.items()]
     frame = pd.DataFrame(rows)
     counts = frame.drop_duplicates("length (words)").set_index("length (words)")["n"]
     frame["length (words)"] = [f"{b}\n(n={counts[b]})" for b in frame["length (words)"]]
     fig, ax = plt.subplots(figsize=(8, 4))
     sns.barplot(frame, x="length (words)", y="accuracy", hue="model", palette=MODEL_COLORS, ax=ax)
-    ax.set(ylim=(0, 1), title="Accuracy by review length")
-    ax.legend(loc="lower left", ncols=len(models))
+    ax.set(ylim=(0, 1), title=f"Accuracy by review length ({split})")
+    ax.legend(loc="lower left", ncols=len(by_length))
     save(fig, path)
     return fig
 
 
-def agreement_heatmap(teacher_labels, student_labels, path: Path):
-    """Share of reviews per (teacher label, student label) pair; the diagonal is agreement."""
+def agreement_heatmap(teacher_labels, student_labels, path: Path, split: str | None):
+    """Share of the `split` reviews per (teacher label, student label) pair; the diagonal is agreement."""
+    if split is None:
+        return no_diagnostics("teacher-student agreement")
     style()
     table = pd.crosstab(pd.Categorical(teacher_labels, CLASSES), pd.Categorical(student_labels, CLASSES),
                         normalize="all", dropna=False)
     fig, ax = plt.subplots(figsize=(4.8, 4))
     sns.heatmap(table, annot=True, fmt=".1%", cmap="Oranges", cbar=False, ax=ax)
     agree = float(sum(table.iloc[i, i] for i in range(len(CLASSES))))
-    ax.set(xlabel="student label", ylabel="teacher label", title=f"Teacher-student agreement: {agree:.1%}")
+    ax.set(xlabel="student label", ylabel="teacher label", title=f"Teacher-student agreement ({split}): {agree:.1%}")
     save(fig, path)
     return fig
 

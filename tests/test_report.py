@@ -178,3 +178,15 @@ def test_readme_averages_runs_of_one_recipe_only(tmp_path):
     assert [f.name for f in folders] == ["s42", "s43"] and chosen is None and left_out == []
     with pytest.raises(UserError, match="differ in learning_rate, not only the seed"):
         runs_of(str(tmp_path), None, ["s42", "s43", "lr"])
+
+
+def test_chapter_04_says_which_split_each_figure_reads(smoke_run):
+    import re
+
+    _, results = smoke_run
+    chapter = (results / "report" / "html" / "04_evaluate_plot.html").read_text()
+    captions = dict(re.findall(r'#\| label: (fig-[a-z]+)</span>\s*<span class="c1">#\| fig-cap: "([^"]*)"', chapter))
+    for figure in ("fig-sources", "fig-reliability", "fig-length", "fig-agreement"):  # the diagnostics
+        assert "development reviews" in captions[figure] and "never test" in captions[figure], figure
+    for figure in ("fig-accuracy", "fig-labels", "fig-confusion"):  # the headline
+        assert "test" in captions[figure] and "development" not in captions[figure], figure
