@@ -1,4 +1,9 @@
-"""Run the four notebooks in order with papermill: `python -m helpers.run --profile offline --set k=v`."""
+"""Run the four notebooks in order with papermill: `python -m helpers.run --profile offline --set k=v`.
+
+`--final` makes a gated run: the notebooks on validation only, then test scored through the gate (`helpers.gate`),
+the only way a test figure gets the final.json that the README and the sweep tables require. run.json records every
+resolved parameter (the notebooks' defaults included) and the git commit.
+"""
 
 from __future__ import annotations
 
@@ -18,6 +23,7 @@ from pathlib import Path
 import yaml
 from jupyter_client.manager import AsyncKernelManager
 
+from . import gate
 from .errors import ConfigError, UserError
 from .distributed import is_main
 from .inference import cpu_model, native_precisions
@@ -49,19 +55,24 @@ def notebooks() -> list[Path]:
 
 def declared_parameters(notebook: Path) -> dict[str, str]:
     """Name -> type name of each parameter in `notebook`'s `parameters` cell."""
-    import papermill
-
-    return {name: spec["inferred_type_name"] for name, spec in papermill.inspect_notebook(str(notebook)).items()}
+    return {name: kind for name, (kind, _) in _parameter_cell(str(notebook), notebook.stat().st_mtime_ns).items()}
 
 
 def notebook_defaults(chosen: list[Path] | None = None) -> dict:
     """Each parameter's default in the `parameters` cells of `chosen` notebooks (default: all of them)."""
+    return {name: default for nb in (chosen or notebooks())
+            for name, (_, default) in _parameter_cell(str(nb), nb.stat().st_mtime_ns).items()}
+
+
+@functools.lru_cache(maxsize=32)
+def _parameter_cell(notebook: str, mtime_ns: int) -> dict[str, tuple[str, object]]:
+    """Name -> (type name, default) of the `parameters` cell, read once per version of the file."""
     import ast
 
     import papermill
 
-    return {name: ast.literal_eval(spec["default"]) for nb in (chosen or notebooks())
-            for name, spec in papermill.inspect_notebook(str(nb)).items()}
+    return {name: (spec["inferred_type_name"], ast.literal_eval(spec["default"]))
+            for name, spec in papermill.inspect_notebook(notebook).items()}
 
 
 def load_profile(profile: str) -> dict:
@@ -119,8 +130,7 @@ def check_student(paths: RunPaths, params: dict, declared_03: dict) -> None:
     if not settings_file.exists():
         raise ConfigError(f"{paths.student} has no trained student: run 03 first (--steps 03 04)")
     trained = read_json(settings_file)
-    defaults = notebook_defaults([NOTEBOOK_DIR / "03_train_student.ipynb"])
-    wanted = {name: params.get(name, defaults[name]) for name in declared_03}
+    wanted = {name: params[name] for name in declared_03}  # resolved: every parameter has its value
     differ = [f"{name}={trained[name]!r} (this run: {wanted[name]!r})" for name in sorted(wanted)
               if name in trained and name not in STUDENT_IGNORES and trained[name] != wanted[name]]
     if differ:
@@ -177,10 +187,12 @@ def needs_hub(params: dict) -> bool:
 
 
 def resolve_parameters(profile: str, overrides: dict | None = None, declared: dict | None = None) -> dict:
-    """The checked, typed parameters of a run: the profile's, then the overrides; run_name defaults to the profile."""
+    """Every parameter of a run, checked and typed: the notebooks' defaults, then the profile's, then the overrides;
+    run_name defaults to the profile."""
     declared = declared or {nb.stem: declared_parameters(nb) for nb in notebooks()}
-    return check_parameters({"run_name": Path(profile).name.removesuffix(".yaml").removesuffix(".yml"),
-                             **load_profile(profile), **(overrides or {})}, declared)
+    name = Path(profile).name.removesuffix(".yaml").removesuffix(".yml")
+    return check_parameters({**notebook_defaults(), "run_name": name, **load_profile(profile), **(overrides or {})},
+                            declared)
 
 
 def environment() -> dict:
@@ -240,6 +252,25 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
         write_json(record, paths.results / "run.json")
         print(f"report: {record['report']}", flush=True)
     return paths.results
+
+
+def run_final(profile: str, overrides: dict | None = None) -> Path:
+    """A gated run: the four notebooks on validation only (no model meets a test label), then test scored through
+    the gate (`gate.score_on_test`); a run already gated with these parameters is kept. Return the results folder."""
+    validate = {**(overrides or {}), "score_test": False}
+    params = resolve_parameters(profile, validate)
+    results = RunPaths.of(params["workdir"], params["run_name"]).results
+    if not gated_already(results, params):
+        run(profile, validate)
+    gate.score_on_test(profile, results, params, run)
+    return results
+
+
+def gated_already(results: Path, params: dict) -> bool:
+    """True if the run in `results` passed the gate and made what `params` make."""
+    record = results / "run.json"
+    return (gate.final_checked(results) and record.exists()
+            and same_work(read_json(record).get("parameters", {}), params))
 
 
 def precision_used(paths: RunPaths) -> dict:
@@ -315,22 +346,11 @@ def same_work(recorded: dict, params: dict) -> bool:
 
 
 def work_differences(recorded: dict, params: dict) -> list[str]:
-    """The parameters in which two runs differ, but for NOT_THE_WORK, a parameter left out counting as its
-    notebooks' default (so a record stays readable when a profile later states that default)."""
-    defaults = agreed_defaults(tuple(notebooks()))
-    full = lambda p: {**defaults, **p}
-    recorded, params = full(recorded), full(params)
+    """The parameters in which two runs differ, but for NOT_THE_WORK; a parameter one of them lacks differs (a record
+    written before a parameter existed is not read with today's default: records are migrated instead)."""
+    missing = object()
     return sorted(k for k in recorded.keys() | params.keys()
-                  if k not in NOT_THE_WORK and recorded.get(k) != params.get(k))
-
-
-@functools.lru_cache(maxsize=4)
-def agreed_defaults(chosen: tuple[Path, ...]) -> dict:
-    """The parameters whose default is the same in every one of `chosen` notebooks that has them, with it."""
-    per_notebook = [notebook_defaults([nb]) for nb in chosen]
-    names = {name for defaults in per_notebook for name in defaults}
-    return {name: values[0] for name in names
-            if len(values := [d[name] for d in per_notebook if name in d]) and all(v == values[0] for v in values)}
+                  if k not in NOT_THE_WORK and recorded.get(k, missing) != params.get(k, missing))
 
 
 def _earlier_steps(paths: RunPaths, params: dict, chosen: list[Path]) -> list[dict]:
@@ -354,9 +374,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override one parameter; repeatable, e.g. --set epochs=2")
     parser.add_argument("--steps", nargs="*", help="run only these notebooks, e.g. --steps 03 04")
+    parser.add_argument("--final", action="store_true", help="a gated run: the notebooks on validation only, then "
+                        "test scored through the gate (helpers.gate), which writes final.json if every check passes")
     args = parser.parse_args(argv)
     try:
-        results = run(args.profile, parse_overrides(args.overrides), args.steps)
+        if args.final and args.steps:
+            raise ConfigError("--final runs every notebook on validation, then the gate scores test: leave out --steps")
+        overrides = parse_overrides(args.overrides)
+        results = run_final(args.profile, overrides) if args.final else run(args.profile, overrides, args.steps)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

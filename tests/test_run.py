@@ -283,3 +283,50 @@ def test_a_profiles_parameters_are_its_own_plus_defaults_never_the_smoke_fixture
     params = {**notebook_defaults(), **resolve_parameters(profile)}
     fixtures = {name: value for name, value in params.items() if isinstance(value, str) and "tests/" in value}
     assert not fixtures, f"{profile} would read the test fixtures {fixtures}"
+
+
+def test_run_json_holds_every_resolved_parameter_and_the_commit(tmp_path):
+    from helpers.run import notebook_defaults, resolve_parameters
+
+    overrides = {"workdir": str(tmp_path), "data_dir": str(tmp_path / "missing")}
+    with pytest.raises(UserError):  # 01 fails at once; run.json is written all the same
+        run("smoke", overrides)
+    record = json.loads((tmp_path / "results/smoke/run.json").read_text())
+    assert set(record["parameters"]) == set(notebook_defaults())  # the notebooks' defaults filled in
+    assert record["parameters"] == resolve_parameters("smoke", overrides)
+    assert record["parameters"]["self_calibration_learning_rate"] == notebook_defaults()["self_calibration_learning_rate"]
+    commit = subprocess.run(["git", "describe", "--always", "--dirty", "--abbrev=40"], capture_output=True, text=True,
+                            cwd=PROJECT_ROOT).stdout.strip()
+    assert record["git_commit"] == commit and len(commit.removesuffix("-dirty")) == 40
+
+
+def test_a_record_lacking_a_parameter_is_not_the_same_work():
+    from helpers.run import resolve_parameters, same_work, work_differences
+
+    full = resolve_parameters("offline")
+    older = {name: value for name, value in full.items() if name != "self_calibration_learning_rate"}
+    assert not same_work(older, full) and not same_work(full, older)  # never read with today's default
+    assert work_differences(older, full) == ["self_calibration_learning_rate"]
+    assert not same_work(full, {**full, "data_dir": "/elsewhere/imdb"})  # the data is part of the work
+    assert same_work(full, {**full, "workdir": "/elsewhere", "score_test": False, "reuse_predictions": False})
+
+
+def test_run_final_makes_a_gated_run_and_keeps_it(tmp_path, capsys):
+    from helpers.gate import final_checked
+    from helpers.run import main
+
+    command = ["--profile", "smoke", "--final", *(f"--set={k}={v}" for k, v in {
+        "workdir": tmp_path, "n_train": 16, "n_val": 12, "n_test": 20, "max_length": 32, "eval_each_epoch": False,
+        "eval_sets": '""'}.items())]
+    assert main(command) == 0
+    results = tmp_path / "results/smoke"
+    metrics, record = (json.loads((results / name).read_text()) for name in ("metrics.json", "run.json"))
+    assert final_checked(results) and metrics["test_scored"] and metrics["n_test"] == 20
+    validated = json.loads((results / "metrics_validation.json").read_text())
+    assert validated["test_scored"] is False and validated["validation"] == metrics["validation"]
+    assert [s["notebook"] for s in record["steps"]][:2] == ["01_load", "03_train_student"]  # 01, 03 run once
+    capsys.readouterr()
+    assert main(command) == 0  # already gated with these parameters: nothing rerun
+    assert "already scored on test through the gate" in capsys.readouterr().out and final_checked(results)
+    assert main([*command, "--steps", "04"]) == 1
+    assert capsys.readouterr().err.startswith("error: --final runs every notebook")

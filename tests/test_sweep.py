@@ -8,7 +8,13 @@ import pytest
 import yaml
 
 from helpers.lab.sweep import summarise, sweep
+from helpers.paths import PROJECT_ROOT
 from helpers.tables import display_table
+
+
+def scored(*args, **kwargs):
+    """The runner where the gate must not reach it: no test review may be scored."""
+    pytest.fail("test was scored")
 
 
 def write_variants(path, variants):
@@ -76,7 +82,7 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
     assert [s for s in record["steps"] if s["notebook"] not in rerun] == \
         [s for s in steps_before if s["notebook"] not in rerun]  # 01 and 03 not rerun
     assert json.loads((chosen / "final.json").read_text())["weights"] == validated["weights"]
-    from helpers.lab.sweep import final_checked
+    from helpers.gate import final_checked
 
     assert final_checked(chosen)
     assert (out / "sweep.json").read_text() == sweep_record  # the choice stands as recorded
@@ -102,14 +108,14 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
 
 def test_final_refuses_weights_that_are_not_the_ones_validated(tmp_path, monkeypatch):
     from helpers.errors import UserError
+    from helpers.gate import score_on_test
     from helpers.paths import write_json
-    from helpers.lab.sweep import score_on_test
 
     results = tmp_path / "results" / "r"
     write_json({"test_scored": False, "weights": {"student": "0" * 20}}, results / "metrics.json")
     monkeypatch.setattr("helpers.student.weights_hash", lambda folder: "1" * 20)
     with pytest.raises(UserError, match="not those validated"):
-        score_on_test("smoke", results, {"workdir": str(tmp_path), "run_name": "r"})
+        score_on_test("smoke", results, {"workdir": str(tmp_path), "run_name": "r"}, scored)
     assert not (results / "metrics_validation.json").exists()
 
 
@@ -189,24 +195,23 @@ def test_final_recomputes_what_it_compares_and_refuses_predictions_that_differ(t
 
 def test_final_settles_the_precision_before_it_scores_test(tmp_path, monkeypatch):
     from helpers.errors import UserError
+    from helpers.gate import score_on_test
     from helpers.paths import write_json
-    from helpers.lab.sweep import score_on_test
 
     results = tmp_path / "results" / "r"
     write_json({"test_scored": False, "weights": {"student": "0" * 20},
                 "precision": {"student": {"precision": "fp32"}}}, results / "metrics.json")
     monkeypatch.setattr("helpers.student.weights_hash", lambda folder: "0" * 20)
-    monkeypatch.setattr("helpers.lab.sweep.settled_precision", lambda paths, params: "bf16")
-    monkeypatch.setattr("helpers.lab.sweep.run", lambda *a, **k: pytest.fail("test was scored"))
+    monkeypatch.setattr("helpers.gate.settled_precision", lambda paths, params: "bf16")
     with pytest.raises(UserError, match="scores nothing on test"):
-        score_on_test("smoke", results, {"workdir": str(tmp_path), "run_name": "r"})
+        score_on_test("smoke", results, {"workdir": str(tmp_path), "run_name": "r"}, scored)
     assert not (results / "metrics_validation.json").exists()
 
 
 def test_a_final_stopped_before_its_checks_ended_is_checked_again_not_kept(tmp_path, monkeypatch):
     from helpers.errors import UserError
+    from helpers.gate import score_on_test
     from helpers.paths import write_json
-    from helpers.lab.sweep import score_on_test
 
     results = tmp_path / "results" / "r"
     validated = {"test_scored": False, "weights": {"student": "0" * 20}}
@@ -214,5 +219,78 @@ def test_a_final_stopped_before_its_checks_ended_is_checked_again_not_kept(tmp_p
     write_json(validated, results / "metrics_validation.json")
     monkeypatch.setattr("helpers.student.weights_hash", lambda folder: "1" * 20)
     with pytest.raises(UserError, match="not those validated"):  # checked again, not "already scored: kept"
-        score_on_test("smoke", results, {"workdir": str(tmp_path), "run_name": "r"})
+        score_on_test("smoke", results, {"workdir": str(tmp_path), "run_name": "r"}, scored)
     assert json.loads((results / "metrics.json").read_text()) == validated
+
+
+def test_a_tables_test_figures_come_only_from_runs_that_passed_the_gate(tmp_path, capsys):
+    from helpers import cache
+    from helpers.lab.sweep import collect
+    from helpers.paths import write_json
+    from helpers.run import notebooks
+
+    results, expected = tmp_path / "results/mini-v-s7", {"seed": 7, "run_name": "mini-v-s7"}
+    write_json({"parameters": expected, "steps": [{"notebook": nb.stem, "status": "ok", "seconds": 6.0}
+                                                  for nb in notebooks()]}, results / "run.json")
+    metrics = {"test_scored": True, "n_test": 20, "validation": {"n": 12, "models": {"student": {"accuracy": 0.75}}},
+               "models": {"student": {"accuracy": 0.9, "f1": 0.9}, "teacher": {"accuracy": 0.6},
+                          "gold_supervised": {"accuracy": 0.95}},
+               "comparisons": {"student - teacher": {"difference": 0.3, "mcnemar_p": 0.01}}}
+    write_json(metrics, results / "metrics.json")
+    runs = {("v", 7): (results, expected)}
+    row = collect(runs).iloc[0]  # scored on test, but no final.json: its test figures are not shown
+    assert row["status"] == "ok" and row["val_acc"] == 0.75
+    assert all(row[column] is None for column in ("test_acc", "teacher_test_acc", "gold_test_acc",
+                                                  "student_minus_teacher", "n_test"))
+    error = capsys.readouterr().err
+    assert error.count("\n") == 1 and "mini-v-s7" in error and "final.json" in error
+    write_json({"metrics": cache.key(metrics)}, results / "final.json")
+    row = collect(runs).iloc[0]
+    assert (row["test_acc"], row["gold_test_acc"], row["n_test"]) == (0.9, 0.95, 20)
+    write_json({**metrics, "n_test": 21}, results / "metrics.json")  # final.json no longer valid for these figures
+    assert collect(runs).iloc[0]["test_acc"] is None
+
+
+RECORDS = PROJECT_ROOT / "results/records"
+RETABULATE = {  # results/records/README.md's re-tabulate commands: (records folder, sweep, arguments)
+    "sources": ("h200-2026-11-30", ["--variants", "params/sources.yaml", "--seeds", "42", "43",
+                                    "--set", "data_dir=/tmp/imdb"]),
+    "recipe": ("cpu-epyc-2026-11-30", ["--variants", "params/recipe.yaml", "--seeds", "42", "43",
+                                       "--set", "data_dir=/work/shared/data/imdb",
+                                       "--set", "teacher_sources=vader_sentences,zeroshot,rating"]),
+    "stage2": ("cpu-epyc-2026-11-30", ["--variants", "{records}/results/stage2/variants.yaml", "--seeds", "42", "43",
+                                       "--set", "data_dir=/work/shared/data/imdb"]),
+    "pool": ("h200-pool-2026-11-30", ["--variants", "params/pool.yaml", "--seeds", "42", "43",
+                                      "--set", "data_dir=/tmp/imdb"]),
+    "targets": ("h200-targets-2026-11-30", ["--variants", "params/targets.yaml", "--seeds", "42",
+                                            "--set", "data_dir=/tmp/imdb"]),
+    "whole_pool": ("cpu-epyc-2026-12-01", ["--variants", "params/whole_pool.yaml", "--seeds", "42",
+                                           "--set", "data_dir=/work/shared/data/imdb"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RETABULATE))
+def test_the_migrated_records_still_re_tabulate_as_they_did_and_a_lacking_parameter_reads_as_other_work(name, tmp_path):
+    """Each record's run.json holds every parameter (migrated once from its own commit's notebooks); re-tabulated
+    (--no-run, into a copy) each run keeps the status its committed table gave it; a record lacking a parameter
+    is not the same work, so it reads 'other parameters'."""
+    import shutil
+
+    from helpers.lab.sweep import main, run_status
+
+    folder, args = RETABULATE[name]
+    records = tmp_path / folder
+    shutil.copytree(RECORDS / folder, records)
+    command = ["--profile", "offline", "--name", name, "--no-run", "--set", f"workdir={records}",
+               *(arg.format(records=records) for arg in args)]
+    committed = pd.read_csv(RECORDS / folder / f"results/{name}/sweep_runs.csv").set_index(["variant", "seed"])
+    assert main(command) == 0
+    now = pd.read_csv(records / f"results/{name}/sweep_runs.csv").set_index(["variant", "seed"])
+    assert now["status"].to_dict() == committed["status"].to_dict() and (now["status"] == "ok").any()
+    variant, seed = now[now["status"] == "ok"].index[0]
+    record_file = records / f"results/{name}-{variant}-s{seed}/run.json"
+    record = json.loads(record_file.read_text())
+    expected = dict(record["parameters"])  # what the run made, as the re-tabulation just accepted it
+    del record["parameters"]["rest_fraction"]
+    record_file.write_text(json.dumps(record))
+    assert run_status(record_file.parent, expected) == "other parameters"

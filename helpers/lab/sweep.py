@@ -4,9 +4,10 @@
 `python -m helpers.lab.sweep --profile offline --seeds 42 43 44` (no variants file: the profile itself, over seeds)
 
 Variants are scored on validation only (`score_test: false`): no model meets a test label while choosing.
-`--final` then scores the variant the recorded sweep chose, for the seeds it ran, on test: the teacher annotates test (02), then 04 scores it, on the
-weights validated (their hashes are checked), at the precisions validated, training nothing; it refuses a run whose
-validation figures it does not reproduce to every digit. The test split is looked at once, for what is reported.
+`--final` then scores the variant the recorded sweep chose, for the seeds it ran, on test, through the gate
+(`helpers.gate`): the teacher annotates test (02), then 04 scores it, on the weights validated (their hashes are
+checked), at the precisions validated, training nothing; it refuses a run whose validation figures it does not
+reproduce to every digit. The tables show a run's test figures only if its final.json is valid for them.
 """
 
 from __future__ import annotations
@@ -18,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .. import cache
 from ..errors import ConfigError, UserError
+from ..gate import final_checked, score_on_test
 from ..paths import RunPaths, atomic_path, read_json, resolve, run_name, write_json
 from ..run import notebooks, parse_overrides, resolve_parameters, run, same_work
 from ..tables import display_table
@@ -38,22 +39,30 @@ def load_variants(path: str | None) -> tuple[dict, dict[str, dict]]:
     return spec.get("common") or {}, {name: changes or {} for name, changes in spec["variants"].items()}
 
 
-def run_row(metrics: dict) -> dict:
-    """One run's figures: student on validation and, if it was scored, test; the references; the paired test."""
-    models, validation = metrics["models"], metrics.get("validation") or {"models": {}}
-    versus_teacher = metrics.get("comparisons", {}).get("student - teacher", {})
-    tested = metrics.get("test_scored", True)
+def run_row(metrics: dict, gated: bool) -> dict:
+    """One run's figures: the student on validation and, if the run is `gated` (a final.json valid for these
+    metrics), on test, with the references and the paired test."""
+    validation = metrics.get("validation") or {"models": {}}
     return {"val_acc": validation["models"].get("student", {}).get("accuracy"),
             "val_ece": validation["models"].get("student", {}).get("ece"),
             "val_teacher_acc": validation["models"].get("teacher", {}).get("accuracy"),
-            "test_acc": models["student"]["accuracy"] if tested else None,
-            "test_f1": models["student"]["f1"] if tested else None,
-            "teacher_test_acc": models["teacher"]["accuracy"] if tested else None,
-            "gold_test_acc": models.get("gold_supervised", {}).get("accuracy"),
-            "student_minus_teacher": versus_teacher.get("difference"),
-            "mcnemar_p": versus_teacher.get("mcnemar_p"), "n_val": validation.get("n"),
-            "n_test": metrics["n_test"] if tested else None,
+            **(test_row(metrics) if gated else dict.fromkeys(TEST_COLUMNS)), "n_val": validation.get("n"),
             "precision": (metrics.get("precision") or {}).get("student", {}).get("precision")}
+
+
+TEST_COLUMNS = ("test_acc", "test_f1", "teacher_test_acc", "gold_test_acc", "student_minus_teacher", "mcnemar_p",
+                "n_test")
+
+
+def test_row(metrics: dict) -> dict:
+    """A run's test figures: the student, the references, the paired comparison with the teacher."""
+    models = metrics["models"]
+    versus_teacher = metrics.get("comparisons", {}).get("student - teacher", {})
+    return {"test_acc": models["student"]["accuracy"], "test_f1": models["student"]["f1"],
+            "teacher_test_acc": models["teacher"]["accuracy"],
+            "gold_test_acc": models.get("gold_supervised", {}).get("accuracy"),
+            "student_minus_teacher": versus_teacher.get("difference"), "mcnemar_p": versus_teacher.get("mcnemar_p"),
+            "n_test": metrics["n_test"]}
 
 
 def run_minutes(results: Path) -> float | None:
@@ -83,12 +92,20 @@ def run_status(results: Path, expected: dict) -> str:
 
 
 def collect(runs: dict[tuple[str, int], tuple[Path, dict]]) -> pd.DataFrame:
-    """One row per (variant, seed): its status, and its figures if it finished with the variant's parameters."""
-    rows = []
+    """One row per (variant, seed): its status, and its figures if it finished with the variant's parameters (its
+    test figures only if it passed the gate; the runs scored on test without it are named in one line)."""
+    rows, refused = [], []
     for (variant, seed), (results, expected) in runs.items():
         status = run_status(results, expected)
-        figures = {**run_row(read_json(results / "metrics.json")), "minutes": run_minutes(results)} if status == "ok" else {}
+        figures = {}
+        if status == "ok":
+            metrics, gated = read_json(results / "metrics.json"), final_checked(results)
+            refused += [results.name] if metrics.get("test_scored", True) and not gated else []
+            figures = {**run_row(metrics, gated), "minutes": run_minutes(results)}
         rows.append({"variant": variant, "seed": seed, "status": status, **figures})
+    if refused:
+        print(f"test figures left out of the table: {', '.join(refused)}: no final.json valid for the metrics.json "
+              "(score them through the gate: --final)", file=sys.stderr)
     return pd.DataFrame(rows)
 
 
@@ -192,14 +209,11 @@ def tabulate(per_run: pd.DataFrame, variants: dict[str, dict], name: str, workdi
         table.to_csv(tmp, index=False)
     text = markdown(table)
     with atomic_path(out / "sweep.md") as tmp:
-        tmp.write_text(f"Ranked by {CHOSEN_BY}; test accuracy is shown only for runs scored on test (`--final`), "
-                       f"never used to choose. Minutes per run: notebooks 01-04 as each run recorded them.\n\n{text}\n")
+        tmp.write_text(f"Ranked by {CHOSEN_BY}; test accuracy is shown only for runs scored on test through the "
+                       f"gate (`--final`, a valid final.json), never used to choose. Minutes per run: notebooks 01-04 "
+                       f"as each run recorded them.\n\n{text}\n")
     print(text)
     return table
-
-
-VALIDATED = "metrics_validation.json"  # a run's metrics as the sweep chose on them, kept when --final scores test
-FINAL = "final.json"  # written last by a --final whose every check passed: without it, a test score is not trusted
 
 
 def recorded_sweep(workdir: str, name: str) -> tuple[dict, str]:
@@ -225,9 +239,10 @@ def chosen_runs(profile: str, name: str, record: dict, chosen: str, workdir: str
 
 
 def finalise(profile: str, name: str, overrides: dict, seeds: list[int] | None = None) -> Path:
-    """Score the variant the recorded sweep chose on test, for its seeds (or `seeds`): 02 annotates test, 04 scores it, on the
-    very weights validated, at the precisions validated, training nothing; refused if a run is not finished, its
-    weights changed, or the scoring does not reproduce its validation figures to every digit."""
+    """Score the variant the recorded sweep chose on test through the gate (`gate.score_on_test`), for its seeds (or
+    `seeds`): 02 annotates test, 04 scores it, on the very weights validated, at the precisions validated, training
+    nothing; refused if a run is not finished, its weights changed, or the scoring does not reproduce its validation
+    figures to every digit."""
     workdir = overrides.get("workdir", ".")
     record, chosen = recorded_sweep(workdir, name)
     runs = chosen_runs(profile, name, record, chosen, workdir, overrides, seeds)
@@ -237,93 +252,12 @@ def finalise(profile: str, name: str, overrides: dict, seeds: list[int] | None =
         if status != "ok":
             raise UserError(f"{params['run_name']}: {status}: validate it first (python -m helpers.lab.sweep without --final)")
     for seed, results, params, _ in runs:
-        score_on_test(profile, results, params)
+        score_on_test(profile, results, params, run)
     common, variants = record["common"], record["variants"]
     per_run = collect(planned_runs(profile, name, common, variants, {**record["overrides"], **overrides},
                                    record["seeds"], workdir))
     tabulate(per_run, variants, name, workdir)
     return RunPaths.of(workdir, name).results
-
-
-def score_on_test(profile: str, results: Path, params: dict) -> None:
-    """Notebooks 02 (the teacher annotates test; every other split comes from its cache) and 04 with `score_test`,
-    after checking the weights are those validated; then check that the
-    validation figures and precisions came out the same. A run already scored this way is kept."""
-    from ..student import weights_hash
-
-    metrics, validated_file = read_json(results / "metrics.json"), results / VALIDATED
-    if metrics.get("test_scored"):
-        if final_checked(results):
-            print(f"{params['run_name']} already scored on test by --final, every check passed: kept", flush=True)
-            return
-        if not validated_file.exists():
-            raise UserError(f"{params['run_name']} was scored on test outside --final: rerun it as a sweep variant")
-        print(f"{params['run_name']}: an earlier --final stopped before its checks ended: scoring it again", flush=True)
-        metrics = read_json(validated_file)
-        write_json(metrics, results / "metrics.json")
-    if not metrics.get("weights"):
-        raise UserError(f"{params['run_name']} recorded no weights hash (an older run): rerun it as a sweep variant")
-    paths = RunPaths.of(params.get("workdir", "."), params["run_name"])
-    folders = {"student": paths.student, "gold_supervised": paths.gold_student}
-    changed = [name for name, digest in metrics["weights"].items()
-               if weights_hash(folders[name]) != digest]
-    if changed:
-        raise UserError(f"{params['run_name']}: the weights of {', '.join(changed)} are not those validated: "
-                        "rerun the variant, then --final")
-    precision = settled_precision(paths, params)
-    validated = (metrics.get("precision") or {}).get("student", {}).get("precision")
-    if precision != validated:
-        raise UserError(f"{params['run_name']}: the student would score at {precision} here, not at the precision "
-                        f"validated ({validated}): --final scores nothing on test")
-    teacher = read_json(paths.data / "teacher.json")
-    run(profile, {**params, "score_test": True}, steps=["02"])  # a validated run never annotated test
-    if read_json(paths.data / "teacher.json") != teacher:
-        raise UserError(f"{params['run_name']}: 02 annotated test with another teacher than the one validated "
-                        f"(data/{params['run_name']}/teacher.json changed): rerun the variant; no student scored test")
-    write_json(metrics, validated_file)
-    run(profile, {**params, "score_test": True, "reuse_predictions": False},  # every figure compared is recomputed
-        steps=["04"])
-    differences = reproduced(metrics, read_json(results / "metrics.json"))
-    if differences:
-        (results / "metrics.json").rename(results / "metrics_final_rejected.json")
-        validated_file.rename(results / "metrics.json")
-        raise UserError(f"{params['run_name']}: scoring on test did not reproduce validation ({'; '.join(differences)}); "
-                        f"kept the validated metrics, the rejected ones are in metrics_final_rejected.json")
-    write_json({"checked": ["weights and tokenizer", "precision", "teacher", "validation recomputed"],
-                "weights": metrics["weights"], "metrics": cache.key(read_json(results / "metrics.json"))},
-               results / FINAL)
-
-
-def final_checked(results: Path) -> bool:
-    """True if a --final passed every check on exactly the metrics.json the run holds now."""
-    record = results / FINAL
-    return record.exists() and read_json(record).get("metrics") == cache.key(read_json(results / "metrics.json"))
-
-
-def settled_precision(paths: RunPaths, params: dict) -> str:
-    """The precision the run's student would score at now (its verdict, reused from the cache where measured), before
-    any test review is scored."""
-    from ..data import read_reviews
-    from ..student import SavedStudent
-
-    student = SavedStudent(paths.student, params.get("device", "auto"), params.get("eval_batch_size", 0), paths.cache)
-    validation = read_reviews(paths.annotated("validation"))
-    return student.settle(params.get("precision", "auto"), validation if len(validation) else None,
-                          params.get("precision_check_reviews", 1500))["precision"]
-
-
-def reproduced(validated: dict, final: dict) -> list[str]:
-    """What differs between a run's validated metrics and its --final ones, where nothing may: the weights, each
-    model's precision, and every validation figure."""
-    differences = []
-    if final.get("weights") != validated["weights"]:
-        differences.append("weights")
-    precisions = lambda m: {name: v.get("precision") for name, v in (m.get("precision") or {}).items()}
-    if precisions(final) != precisions(validated):
-        differences.append(f"precision {precisions(validated)} -> {precisions(final)}")
-    if final.get("validation") != validated.get("validation"):
-        differences.append("validation figures")
-    return differences
 
 
 def _planned(profile: str, name: str, variant: str, seed: int, params: dict, workdir: str) -> tuple[Path, dict]:
