@@ -19,6 +19,6 @@ def test_readme_refuses_a_missing_ablation_before_writing_anything(smoke_run, ca
     figure = PROJECT_ROOT / readme.FIGURE
     before = (figure.stat().st_mtime_ns if figure.exists() else None, (PROJECT_ROOT / "README.md").read_text())
     workdir, _ = smoke_run
-    assert readme.main(["--run", "smoke", "--workdir", str(workdir), "--ablation", "nosuch"]) == 1
+    assert readme.main(["--run", "smoke", "--workdir", str(workdir), "--ablation", "nosuch", "--ungated"]) == 1
     assert "--ablation nosuch" in capsys.readouterr().err
     assert (figure.stat().st_mtime_ns if figure.exists() else None, (PROJECT_ROOT / "README.md").read_text()) == before

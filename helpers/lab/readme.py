@@ -1,9 +1,11 @@
 """Write the README's results section from a finished sweep over seeds (or one run), never by hand.
 
 `python -m helpers.lab.readme --sweep offline` reads `results/offline/sweep.json` and each of its runs'
-`metrics.json` and `run.json`; `--run NAME [NAME ...]` uses those runs: one run, or one profile's runs over seeds
-(their parameters equal but for the seed). The section between the README's result markers is
-replaced with the headline (short, so the README's first screen holds it and the two commands); the detail (the
+`metrics.json` and `run.json`; `--run NAME [NAME ...]` uses those runs: one run, or one recipe's runs over seeds
+(every parameter equal but for the seed, at one commit). Every test figure comes from a run that passed the gate
+(`helpers.gate`: a final.json valid for its metrics.json); any other run is refused in one line, unless `--ungated`,
+which writes the section with one line naming each run that did not pass it. The section between the README's
+result markers is replaced with the headline (short, so the README's first screen holds it and the two commands); the detail (the
 figure per seed, and with `--ablation` how the recipe was chosen) goes to `docs/_results_detail.md`, which the
 Method chapter includes, and the figure to `results/readme/`. Each figure is written in one place only.
 """
@@ -18,9 +20,10 @@ import numpy as np
 import pandas as pd
 
 from ..errors import UserError
+from ..gate import final_checked, ungated
 from ..metrics import precision_line
-from ..paths import PROJECT_ROOT, RunPaths, read_json, resolve
-from ..run import notebook_defaults
+from ..paths import PROJECT_ROOT, RunPaths, read_json, resolve, run_name
+from ..run import work_differences
 
 START, END = "<!-- results:start (written by python -m helpers.lab.readme) -->", "<!-- results:end -->"
 MODELS = {"majority": "majority class (floor)", "teacher": "teacher", "student": "student",
@@ -31,8 +34,8 @@ DETAIL = "docs/_results_detail.md"  # included by docs/method.qmd
 
 def runs_of(workdir: str, sweep: str | None, runs: list[str] | None) -> tuple[list[Path], str | None, list[str]]:
     """The results folders the section summarises, the sweep's chosen variant, and the chosen variant's runs left
-    out, each with why (`sweep.run_status`: failed, unfinished, other parameters; or not scored on test)."""
-    from .sweep import chosen_runs, final_checked, recorded_sweep
+    out, each with why (`sweep.run_status`: failed, unfinished, other parameters; or not through the gate)."""
+    from .sweep import chosen_runs, recorded_sweep
 
     if runs:
         folders = [RunPaths.of(workdir, run).results for run in runs]
@@ -52,23 +55,39 @@ def runs_of(workdir: str, sweep: str | None, runs: list[str] | None) -> tuple[li
     return kept, chosen, left_out
 
 
+def gated(folders: list[Path], allow_ungated: bool) -> list[str]:
+    """The runs among `folders` without a final.json valid for their metrics.json: refused in one line that names
+    them, or, `allow_ungated`, returned for the section to name."""
+    refused = ungated(folders)
+    if refused and not allow_ungated:
+        raise UserError(f"{', '.join(refused)}: no final.json valid for the metrics.json it holds, so its test figures "
+                        "passed no gate: score it through the gate (python -m helpers.run ... --final, or "
+                        "python -m helpers.lab.sweep ... --final), or write the section marked --ungated")
+    return refused
+
+
 def same_recipe(folders: list[Path]) -> None:
-    """Refuse runs that differ in more than the seed (and where they ran): their mean would mix recipes."""
-    from ..run import work_differences
-
-    def recipe(folder: Path) -> dict:
-        record = folder / "run.json"
-        if not record.exists():
-            raise UserError(f"no run.json in {folder}: finish that run first")
-        return {k: v for k, v in read_json(record).get("parameters", {}).items()
-                if k not in ("seed", "run_name", "data_dir")}
-
-    first = recipe(folders[0])
+    """Refuse runs that differ in any resolved parameter but the seed and the run's name (`run.work_differences`:
+    data included, only where the files lie may differ), or ran at other commits: their mean would mix recipes."""
+    first = run_record(folders[0])
     for folder in folders[1:]:
-        differ = work_differences(first, recipe(folder))
+        record = run_record(folder)
+        own = {**record.get("parameters", {}),
+               **{k: v for k, v in first.get("parameters", {}).items() if k in ("seed", "run_name")}}
+        differ = work_differences(first.get("parameters", {}), own)
         if differ:
             raise UserError(f"{folders[0].name} and {folder.name} differ in {', '.join(differ)}, not only the seed: "
                             "give one recipe's runs")
+        if record.get("git_commit") != first.get("git_commit"):
+            raise UserError(f"{folders[0].name} ran at commit {first.get('git_commit')} and {folder.name} at "
+                            f"{record.get('git_commit')}: give runs made at one commit")
+
+
+def run_record(folder: Path) -> dict:
+    """A run's run.json, or a one-line error."""
+    if not (folder / "run.json").exists():
+        raise UserError(f"no run.json in {folder}: finish that run first")
+    return read_json(folder / "run.json")
 
 
 def spread(values: list[float]) -> str:
@@ -108,7 +127,7 @@ def headline(results: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
              "device": records[0]["device"], "dates": sorted({r.get("finished", r["started"])[:10] for r in records}),
              "torch": records[0]["packages"]["torch"], "transformers": records[0]["packages"]["transformers"],
              "first_steps_s": steps.iloc[0].round(0).to_dict(), "totals_s": steps.sum(axis=1).tolist(),
-             "parameters": {**notebook_defaults(), **records[0]["parameters"]}, "mapping": metrics[0]["mapping"],
+             "parameters": records[0]["parameters"], "mapping": metrics[0]["mapping"],
              "cores": records[0].get("cpu_cores"),
              "precision": "; ".join(sorted({precision_line(m) for m in metrics}))}
     return pd.DataFrame(rows).T, pd.DataFrame(paired).T, facts
@@ -137,9 +156,10 @@ def figure(results: list[Path], path: Path) -> Path:
 
 
 def section(results: list[Path], command: str, ablation: str | None = None, variant: str | None = None,
-            left_out: list[str] | None = None) -> str:
+            left_out: list[str] | None = None, refused: list[str] | None = None) -> str:
     """The README's results section as Markdown (the headline; `detail` has the rest); `ablation` says whether a
-    sweep's table shows how the recipe was chosen; `left_out` the chosen variant's runs not tabulated, with why."""
+    sweep's table shows how the recipe was chosen; `left_out` the chosen variant's runs not tabulated, with why;
+    `refused` the runs shown although they did not pass the gate (`--ungated`)."""
     table, paired, facts = headline(results)
     p = facts["parameters"]
     steps = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in facts["first_steps_s"].items())
@@ -147,13 +167,14 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
     cores = f", {facts['cores']} CPU cores" if facts["cores"] else ""
     return "\n".join([
         START, "",
+        *([ungated_line(refused), ""] if refused else []),
         f"**{len(results)} seed(s)** ({', '.join(map(str, facts['seeds']))}) of profile `{facts['profile']}`"
         f"{f' + variant `{variant}`' if variant else ''}: "
         f"teacher {teacher_phrase(p)}, student `{p['student']}`; scored on **{facts['n_test']:,} test reviews** "
-        f"({metrics_sample(results)}) "
-        f"once, at the end of each run; {facts['n_val']:,} validation reviews held out of IMDB train"
+        f"({metrics_sample(results)}){'' if refused else GATED}; "
+        f"{facts['n_val']:,} validation reviews held out of IMDB train"
         f"{' ranked the variants (their tables are in Method)' if ablation else ''}. "
-        f"Precision: {facts['precision']}. Measured on {facts['device']}"
+        f"Number format: {facts['precision']}. Measured on {facts['device']}"
         f"{cores} (torch {facts['torch']}, "
         f"transformers {facts['transformers']}), {', '.join(facts['dates'])}. Mapping: {facts['mapping']}.", "",
         table.to_markdown(), "",
@@ -174,6 +195,16 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         f"[Method](docs/method.qmd#results-in-detail). Regenerate this section: `{command}`.", "", END])
 
 
+GATED = (" through the gate (`--final`: the weights, number format and teacher validated, the validation figures "
+         "reproduced to every digit)")
+
+
+def ungated_line(refused: list[str]) -> str:
+    """The one line that marks figures written with `--ungated`, naming each run that did not pass the gate."""
+    return (f"**Ungated:** {', '.join(refused)} hold no final.json valid for their metrics.json: their test figures "
+            "passed no gate (written with `--ungated`).")
+
+
 def rest_words(rest_fraction: float) -> str:
     """How the README's recipe line names `rest_fraction`: nothing when it is 0."""
     return f" plus {rest_fraction} of the rest on the teacher's probabilities only" if rest_fraction else ""
@@ -190,11 +221,12 @@ def teacher_phrase(params: dict) -> str:
     return f"label sources `{sources}` combined" if sources else f"`{params['teacher']}`"
 
 
-def detail(command: str, ablation: str | None = None) -> str:
+def detail(command: str, ablation: str | None = None, refused: list[str] | None = None) -> str:
     """The results' detail for the Method chapter: the figure per seed and, with `ablation` (sweeps' `sweep.md`),
-    how the recipe was chosen."""
+    how the recipe was chosen; `refused` the runs shown although they did not pass the gate (`--ungated`)."""
     return "\n".join([
         f"<!-- written by {command}: do not edit by hand -->", "",
+        *([ungated_line(refused), ""] if refused else []),
         f"![Test accuracy per seed](../{FIGURE})", "",
         *([f"**What each technique buys.** Each variant is its own run. {ablation.strip()}", ""] if ablation else [])])
 
@@ -211,7 +243,22 @@ def sweep_table(workdir: str, name: str) -> str:
     if not table.exists():
         raise UserError(f"--ablation {name}: {table} does not exist: run that sweep first, or leave it out")
     shown = table.relative_to(PROJECT_ROOT) if table.is_relative_to(PROJECT_ROOT) else table
+    refused = ungated_in_table(table)
+    if refused:
+        raise UserError(f"--ablation {name}: its table shows test figures of {', '.join(refused)}, which hold no "
+                        "final.json valid for them: re-tabulate the sweep (--no-run), which leaves them out")
     return f"*`{shown}`:* {table.read_text().strip()}"
+
+
+def ungated_in_table(table: Path) -> list[str]:
+    """The runs whose test figures a sweep's table shows (its sweep_runs.csv beside it) without passing the gate."""
+    runs_file = table.parent / "sweep_runs.csv"
+    if not runs_file.exists():
+        return [f"the runs of {table.parent.name} (no sweep_runs.csv beside its table says which)"]
+    per_run = pd.read_csv(runs_file)
+    tested = per_run[per_run["test_acc"].notna()] if "test_acc" in per_run else per_run.iloc[:0]
+    return ungated([table.parent.parent / run_name(table.parent.name, variant, seed)
+                    for variant, seed in zip(tested["variant"], tested["seed"])])
 
 
 def update_readme(text: str, new_section: str) -> str:
@@ -231,9 +278,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablation", nargs="+", help="sweeps whose tables show how the recipe was chosen: a sweep "
                         "name in the workdir (its sweep.md), or a sweep.md path")
     parser.add_argument("--workdir", default=".")
+    parser.add_argument("--ungated", action="store_true", help="write the section from runs without a valid "
+                        "final.json, marked in one line that names them (until gated runs exist)")
     args = parser.parse_args(argv)
     try:
         results, variant, left_out = runs_of(args.workdir, args.sweep, args.run)
+        refused = gated(results, args.ungated)
         missing = [str(r) for r in results if not (r / "metrics.json").exists() or not (r / "run.json").exists()]
         if missing:
             raise UserError(f"no metrics.json or run.json in {', '.join(missing)}: finish those runs first")
@@ -248,11 +298,13 @@ def main(argv: list[str] | None = None) -> int:
         command = "python -m helpers.lab.readme " + (f"--sweep {args.sweep}" if args.sweep else f"--run {' '.join(args.run)}")
         command += f" --ablation {' '.join(args.ablation)}" if args.ablation else ""
         command += f" --workdir {args.workdir}" if args.workdir != "." else ""
-        text = update_readme(readme.read_text(), section(results, command, ablation, variant, left_out))  # checked first
+        command += " --ungated" if args.ungated else ""
+        new_section = section(results, command, ablation, variant, left_out, refused)
+        text = update_readme(readme.read_text(), new_section)  # checked first
         figure(results, resolve(FIGURE))
         readme.write_text(text)
         (PROJECT_ROOT / DETAIL).parent.mkdir(parents=True, exist_ok=True)
-        (PROJECT_ROOT / DETAIL).write_text(detail(command, ablation))
+        (PROJECT_ROOT / DETAIL).write_text(detail(command, ablation, refused))
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
