@@ -21,6 +21,9 @@ def workdir(tmp_path, monkeypatch):
         (tmp_path / "results" / run).mkdir(parents=True)
         for name in ("metrics.json", "run.json"):
             shutil.copy(RECORDS / run / name, tmp_path / "results" / run / name)
+        student = tmp_path / "models" / run / "distilled_sentiment"  # its training.json keeps the teacher's record
+        student.mkdir(parents=True)
+        shutil.copy(RECORDS.parent / "models" / run / "distilled_sentiment/training.json", student)
     shutil.copy(PROJECT_ROOT / "README.md", tmp_path / "README.md")
     monkeypatch.setattr(readme, "PROJECT_ROOT", tmp_path)
     monkeypatch.setattr(readme, "resolve", lambda path: tmp_path / path)
@@ -58,7 +61,7 @@ def test_a_gated_section_says_so_and_names_the_number_format_not_precision(workd
     assert readme.main(["--run", "offline", "offline-s43", "offline-s44", "--workdir", str(workdir)]) == 0
     section = (workdir / "README.md").read_text().split(readme.START)[1].split(readme.END)[0]
     assert "**3 seed(s)**" in section and "through the gate (`--final`" in section and "Ungated" not in section
-    assert "Number format: scoring:" in section and "Precision:" not in section
+    assert "Number format: scoring: teacher (zeroshot bf16), student bf16" in section and "Precision:" not in section
     assert "once, at the end of each run" not in section
 
 

@@ -5,9 +5,9 @@
 (every parameter equal but for the seed, at one commit). Every test figure comes from a run that passed the gate
 (`helpers.gate`: a final.json valid for its metrics.json); any other run is refused in one line, unless `--ungated`,
 which writes the section with one line naming each run that did not pass it. The section between the README's
-result markers is replaced with the headline (short, so the README's first screen holds it and the two commands); the detail (the
-figure per seed, and with `--ablation` how the recipe was chosen) goes to `docs/_results_detail.md`, which the
-Method chapter includes, and the figure to `results/readme/`. Each figure is written in one place only.
+result markers is replaced with the headline (short, so the README's first screen holds it and the two commands);
+the detail (the figure per seed, and with `--ablation` how the recipe was chosen) goes to `docs/_results_detail.md`,
+which the Method chapter includes, and the figure to `results/readme/`. Each figure is written in one place only.
 """
 
 from __future__ import annotations
@@ -129,8 +129,19 @@ def headline(results: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
              "first_steps_s": steps.iloc[0].round(0).to_dict(), "totals_s": steps.sum(axis=1).tolist(),
              "parameters": records[0]["parameters"], "mapping": metrics[0]["mapping"],
              "cores": records[0].get("cpu_cores"),
-             "precision": "; ".join(sorted({precision_line(m) for m in metrics}))}
+             "precision": "; ".join(sorted({precision_line(m, teacher_record(r))
+                                            for m, r in zip(metrics, results)}))}
     return pd.DataFrame(rows).T, pd.DataFrame(paired).T, facts
+
+
+def teacher_record(results: Path) -> dict | None:
+    """The run's teacher record, which names what its teacher's models ran at: data/<run>/teacher.json, or the copy
+    in its student's training.json (records keep only that one); None if neither is kept."""
+    paths = RunPaths.of(str(results.parent.parent), results.name)
+    if (paths.data / "teacher.json").exists():
+        return read_json(paths.data / "teacher.json")
+    training = paths.student / "training.json"
+    return read_json(training).get("teacher") if training.exists() else None
 
 
 def figure(results: list[Path], path: Path) -> Path:
