@@ -16,11 +16,15 @@ so the neutral class carries part of a positive call and can no longer move a de
 fit some students better, but it moves every decision between the old and the new threshold, so it is not offered.
 
 The maps are tried in the order of their out-of-sample fit to validation (5-fold cross-validated log-loss), and the
-first that lowers the validation ECE is folded (none, if neither does); below `MIN_REVIEWS` validation reviews
-nothing is fitted (a dozen reviews would fit anything).
+first that lowers the validation ECE held out is folded (none, if neither does): the ECE after a map is cross-fitted,
+each half of the validation reviews read through the map fitted on the other half, because a map judged on the
+reviews it was fitted on looks better than it is. The map folded is then fitted on all of them. Below `MIN_REVIEWS`
+validation reviews nothing is fitted (a dozen reviews would fit anything).
 """
 
 from __future__ import annotations
+
+from itertools import permutations
 
 import numpy as np
 
@@ -86,6 +90,21 @@ def cross_validated_loss(d: np.ndarray, gold: np.ndarray, kind: str, folds: int 
     return float(sum(losses) / len(d))
 
 
+def halves(n: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """A seeded split of the positions 0..n-1 into two halves (the first larger by one for an odd n), each sorted."""
+    order = np.random.default_rng(seed).permutation(n)
+    return np.sort(order[:(n + 1) // 2]), np.sort(order[(n + 1) // 2:])
+
+
+def cross_fitted(probs: np.ndarray, gold: np.ndarray, kind: str, seed: int = 0) -> np.ndarray:
+    """`calibrated` probabilities of every review through the map `kind` fitted on the other half of the reviews
+    (both ways round): what the map does to reviews whose labels it never saw."""
+    d, out = binary_logit(probs), np.zeros((len(gold), len(CLASSES)), dtype=np.float32)
+    for fitted_on, judged in permutations(halves(len(gold), seed)):
+        out[judged] = calibrated(probs[judged], fit(d[fitted_on], gold[fitted_on], kind))
+    return out
+
+
 def calibrated(probs: np.ndarray, branches) -> np.ndarray:
     """The 3-class probabilities the folded head gives: negative 1 - sigmoid(g(d)), positive the first branch's
     share of sigmoid(g(d)) and neutral the second's (0 for a one-branch map)."""
@@ -107,27 +126,31 @@ def record_branches(record: dict) -> list[tuple[float, float]]:
 
 def choose(probs: np.ndarray, gold: np.ndarray, min_reviews: int = MIN_REVIEWS) -> dict:
     """The calibration record for a student whose validation probabilities are `probs`: the map folded (or why
-    none), its branches, each map's cross-validated log-loss and validation ECE, and on validation the ECE, accuracy
-    and decisions before and after. The maps are tried in order of their cross-validated log-loss; the first that
-    lowers the validation ECE is folded."""
+    none), its branches (fitted on all the reviews), each map's cross-validated log-loss and held-out validation ECE,
+    and on validation the ECE (held out: `cross_fitted`), accuracy and decisions before and after, plus the ECE
+    after on the reviews the folded map was fitted on (`..._in_sample`). The maps are tried in order of their
+    cross-validated log-loss; the first that lowers the held-out validation ECE is folded."""
     gold = np.asarray(gold)
     if len(gold) < min_reviews:
         return {"folded": False, "why": f"{len(gold):,} validation reviews, fewer than the {min_reviews:,} a fit needs"}
     d = binary_logit(probs)
     losses = {kind: cross_validated_loss(d, gold, kind) for kind in MAPS}
     order = sorted(MAPS, key=lambda k: (round(losses[k], 6), MAPS.index(k)))  # a tie puts the simpler map first
-    fits = {kind: fit(d, gold, kind) for kind in order}
-    after = {kind: calibrated(probs, fits[kind]) for kind in order}
-    ece_after = {kind: expected_calibration_error(gold, binary_positive_probability(after[kind])) for kind in order}
+    held_out = {kind: cross_fitted(probs, gold, kind) for kind in order}
+    ece_after = {kind: expected_calibration_error(gold, binary_positive_probability(held_out[kind])) for kind in order}
     before = expected_calibration_error(gold, binary_positive_probability(probs))
     kind = next((k for k in order if ece_after[k] < before), order[0])
-    record = {"map": kind, "branches": fits[kind], "fitted_on": f"{len(gold):,} validation reviews",
+    branches = fit(d, gold, kind)
+    record = {"map": kind, "branches": branches, "fitted_on": f"{len(gold):,} validation reviews",
+              "ece_judged": "held out: each half of these reviews read through the map fitted on the other half",
               "cross_validated_log_loss": losses, "ece_validation_after_each_map": ece_after,
-              **effect(probs, after[kind], gold, "validation"),
+              **effect(probs, held_out[kind], gold, "validation"),
+              "ece_validation_after_in_sample": expected_calibration_error(
+                  gold, binary_positive_probability(calibrated(probs, branches))),
               "neutral_moved_validation": int(np.sum(to_binary(probs) != (d > 0)))}  # what switching neutral off moves
     record["folded"] = record["ece_validation_after"] < record["ece_validation_before"]
     if not record["folded"]:
-        record["why"] = "no map would lower the validation ECE"
+        record["why"] = "no map would lower the validation ECE held out"
     return record
 
 
@@ -214,9 +237,11 @@ def calibration_line(record: dict) -> str:
     if not record.get("folded"):
         return f"calibration: not folded ({record['why']})"
     branches = ", ".join(f"{a:.3f} d {b:+.3f}" for a, b in record_branches(record))
+    in_sample = record.get("ece_validation_after_in_sample")  # a record older than the held-out gate has none
+    judged = f" held out ({in_sample:.3f} on the reviews it was fitted on)" if in_sample is not None else ""
     return (f"calibration: {record['map']} (g(d) = log-sum-exp of {branches}) fitted on "
             f"{record['fitted_on']}; validation ECE {record['ece_validation_before']:.3f} -> "
-            f"{record['ece_validation_after']:.3f}, accuracy {record['accuracy_validation_before']:.4f} -> "
+            f"{record['ece_validation_after']:.3f}{judged}, accuracy {record['accuracy_validation_before']:.4f} -> "
             f"{record['accuracy_validation_after']:.4f}, {record['decisions_changed_validation']:,} decisions changed")
 
 
