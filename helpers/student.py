@@ -352,20 +352,82 @@ class SavedStudent:
 def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -> Path:
     """Save model, tokenizer and label names so `pipeline('text-classification', model=folder)` works.
 
-    `training.json` beside them records the settings and where the labels came from.
+    `training.json` beside them records the settings and where the labels came from. Both are written into a
+    staging folder that then replaces `folder` in one step (`swap_in`): never a half-saved student.
     """
+    swap_in(stage_student(trainer, folder, config, provenance), folder)
+    return Path(folder)
+
+
+def stage_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -> Path:
+    """Save the trainer's model and tokenizer, with `training.json`, into the staging folder of `folder` (emptied
+    first) and return it: a complete student that `swap_in` can put in `folder`'s place."""
     trainer.processing_class.model_max_length = config.max_length  # pipeline(truncation=True) then cuts here
-    folder, staging = Path(folder), Path(folder).with_name(Path(folder).name + ".partial")
+    recover_student(folder)
+    staging = staging_folder(folder)
     if is_main():
         shutil.rmtree(staging, ignore_errors=True)
     trainer.save_model(str(staging))  # every process calls it (so one staging name all ranks share); main writes
     if is_main():
         write_json({**asdict(config), **provenance}, staging / TRAINING_FILE)
-        plain_modes(staging)
-        shutil.rmtree(folder, ignore_errors=True)  # swap in the complete folder: never a half-saved student
-        staging.rename(folder)
     barrier()
-    return folder
+    return staging
+
+
+def staging_folder(folder: Path) -> Path:
+    """Where the next version of the student at `folder` is assembled before it replaces it."""
+    return Path(folder).with_name(Path(folder).name + ".partial")
+
+
+def aside_folder(folder: Path) -> Path:
+    """Where the student at `folder` waits while a swap without an atomic exchange replaces it."""
+    return Path(folder).with_name(Path(folder).name + ".previous")
+
+
+def swap_in(staging: Path, folder: Path) -> None:
+    """Put the complete student `staging` (weights and training.json together) in `folder`'s place in one step, so
+    a kill leaves the old student or the new one, never a mix. Where the file system can, the two folders are
+    exchanged atomically; elsewhere the old one is renamed aside first, and `recover_student` settles a kill between
+    the two renames. Then the old student is removed."""
+    staging, folder = Path(staging), Path(folder)
+    if is_main():
+        plain_modes(staging)
+        old = staging  # after an exchange, the staging name holds the old student
+        if not (folder.is_dir() and exchanged(staging, folder)):
+            old = aside_folder(folder)
+            shutil.rmtree(old, ignore_errors=True)
+            if folder.exists():
+                folder.rename(old)
+            staging.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    barrier()
+
+
+RENAME_EXCHANGE, AT_FDCWD = 2, -100  # Linux renameat2(2)
+
+
+def exchanged(first: Path, second: Path) -> bool:
+    """Exchange two folders in one atomic rename (Linux renameat2 with RENAME_EXCHANGE); False where the system or
+    the file system cannot."""
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError, TypeError):  # not glibc 2.28+ (macOS, Windows, musl)
+        return False
+    return renameat2(AT_FDCWD, os.fsencode(first), AT_FDCWD, os.fsencode(second), RENAME_EXCHANGE) == 0
+
+
+def recover_student(folder: Path) -> None:
+    """Settle a swap that a kill interrupted between its two renames (only where folders cannot be exchanged): the
+    old student goes back if the new one never arrived, and is removed if it did."""
+    folder, aside = Path(folder), aside_folder(folder)
+    if is_main() and aside.is_dir():
+        if folder.exists():
+            shutil.rmtree(aside)
+        else:
+            aside.rename(folder)
+    barrier()
 
 
 def write_model_card(folder: Path, metrics: dict) -> Path:
