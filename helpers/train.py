@@ -15,14 +15,16 @@ import numpy as np
 import pandas as pd
 
 from . import cache
-from .calibrate import MIN_REVIEWS, calibration_line, choose, effect, fold, truth_map
+from .calibrate import MIN_REVIEWS, calibration_line, choose, effect, fold, halves, restore, truth_map
 from .data import read_reviews
 from .distill import training_targets
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError, UserError
+from .metrics import expected_calibration_error
 from .paths import RunPaths, plain_modes, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS, verdict_line
-from .student import TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, save_student, targets_key, train_student
+from .student import (TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, recover_student, save_student,
+                      stage_student, staging_folder, swap_in, targets_key, train_student)
 from .teacher import CLASSES, PROB_COLUMNS
 
 TARGET_PARAMETERS = ("class_prior", "min_confidence", "keep_top_fraction", "rest_fraction", "balance")
@@ -77,82 +79,202 @@ def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.Data
     return distil(paths, p, relabelled(pool, student_probs, p["self_train_teacher_weight"]), validation, round_)
 
 
+ACCURACY_TOLERANCE = 0.005  # a relearned student may lose at most this much held-out accuracy: about one standard
+# error of a paired difference on 1,000 reviews where some 25 decisions move (sqrt(25) / 1,000)
+
+
 def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame,
                    min_reviews: int = MIN_REVIEWS) -> dict:
     """The trained student relearns its own probabilities on `self_calibration_reviews` pool reviews (drawn with the
-    run's seed), each mapped to the truth by `calibrate.truth_map` fitted on validation: a map that keeps every
-    decision and may take any shape, learned by the network itself, where a fold into the head is limited to shapes
-    convex in the binary logit. One epoch of the soft loss at temperature 1; the trained student's settings stay in
-    training.json, this step's under `self_calibration`. Returns that record."""
-    n = min(p["self_calibration_reviews"], len(pool))
+    run's seed), each mapped to the truth by `calibrate.truth_map`: a map that keeps every decision and may take any
+    shape, learned by the network itself, where a fold into the head is limited to shapes convex in the binary logit.
+    One epoch of the soft loss at temperature 1, from the trained head (a calibrated student's fold is undone first).
+
+    Judged held out. The map is fitted on one seeded half of validation and the relearned student judged on the
+    other (`..._held_out`; figures on the half the map was fitted on are kept as `..._in_sample`). Its targets do not
+    come from a map fitted on all of validation: a student that relearned that map would have learned every
+    validation label (on those reviews it reads the map's in-sample fit), so no validation review could judge it.
+    One relearning can be judged one way round only; the map alone is judged both ways round
+    (`truth_map_ece_held_out`: each half through the map fitted on the other). The relearned student is kept only if
+    its held-out ECE is lower and its held-out accuracy at most `ACCURACY_TOLERANCE` lower; else the trained
+    student stays, and the record says why. Its weights and record are swapped in together; the trained student's
+    settings stay in training.json, this step's under `self_calibration`, so it runs once per trained student.
+    Returns that record."""
+    recover_student(paths.student)
     settings = read_json(paths.student / TRAINING_FILE)  # the trained student's: training below leaves it as it is
-    done = settings.get("self_calibration")
-    if done:  # relearning a relearned student would fit the map to what the last one learned
-        print("self-calibration: the saved student has relearned already; rerun its training to do it again")
-        return done
+    if settings.get("self_calibration"):  # a second relearning would fit the map to what the first one learned
+        print("self-calibration: the saved student has been through it already; rerun its training to do it again")
+        return settings["self_calibration"]
     if len(validation) < min_reviews:
         print(f"self-calibration skipped: {len(validation)} validation reviews, fewer than {min_reviews}")
         return {"skipped": f"{len(validation)} validation reviews, fewer than {min_reviews}"}
-    student = SavedStudent(paths.student, p["device"], p.get("eval_batch_size", 0), paths.cache)
+    start = trained_student(paths, settings)
+    student = SavedStudent(start, p["device"], p.get("eval_batch_size", 0), paths.cache)
     verdict = student.settle(p.get("precision", "fp32"), validation, p.get("precision_check_reviews", MIN_CHECK_REVIEWS))
-    gold = validation["label"].to_numpy()
+    gold, (fitted_on, judged_on) = validation["label"].to_numpy(), halves(len(validation), p["seed"])
     before = student.predict(validation["text"], "self-calibration: student on validation")
-    to_truth = truth_map(before, gold)
-    sample = pool.sample(n, random_state=p["seed"])
-    positive = to_truth(student.predict(sample["text"], f"self-calibration: student on {n:,} pool reviews"))
-    rows = pd.DataFrame({"text": sample["text"].to_numpy(), "weight": 1.0,
-                         "labels": np.where(positive >= 0.5, CLASSES.index("positive"), CLASSES.index("negative")),
-                         "teacher_probs": list(np.stack([1 - positive, np.zeros(n), positive], 1).astype(np.float32))})
-    config = TrainConfig(**{**vars(config_from(p)), "epochs": 1.0, "distill_loss": "soft", "temperature": 1.0,
-                            "learning_rate": p["self_calibration_learning_rate"], "warmup": 0.0})
-    trainer = train_student(str(paths.student), rows, validation, paths.models / "checkpoints_self_calibration", config)
-    save_student(trainer, paths.student, config_from(settings), {  # a calibration of the old weights is void
+    sample = pool.sample(min(p["self_calibration_reviews"], len(pool)), random_state=p["seed"])
+    trainer = relearn(paths, p, start, student, truth_map(before[fitted_on], gold[fitted_on]), sample, validation)
+    staging = stage_student(trainer, paths.student, config_from(settings), {  # a calibration of the old weights is void
         k: v for k, v in settings.items() if k not in TrainConfig.__dataclass_fields__ and k != "calibration"})
-    after = SavedStudent(paths.student, p["device"], p.get("eval_batch_size", 0), paths.cache)
-    after.use(verdict)
-    after_probs = after.predict(validation["text"], "self-calibration: relearned student on validation")
-    record = {"pool_reviews": n, "map": "isotonic regression of the binary reading's logit, held on its side of 0.5",
-              "fitted_on": f"{len(gold):,} validation reviews", "scored_at": verdict["precision"],
-              "learning_rate": config.learning_rate, "epochs": config.epochs,
-              "train_precision_used": trainer.train_precision, **effect(before, after_probs, gold, "validation")}
-    if is_main():
-        write_json({**read_json(paths.student / TRAINING_FILE), "self_calibration": record},
-                   paths.student / TRAINING_FILE)
-    barrier()
-    print(f"self-calibration on {n:,} pool reviews: validation ECE {record['ece_validation_before']:.3f} -> "
-          f"{record['ece_validation_after']:.3f}, accuracy {record['accuracy_validation_before']:.4f} -> "
-          f"{record['accuracy_validation_after']:.4f} ({record['decisions_changed_validation']} decisions changed; "
-          "the map was fitted on these reviews)")
+    relearned = SavedStudent(staging, p["device"], p.get("eval_batch_size", 0), paths.cache)
+    relearned.use(verdict)
+    after = relearned.predict(validation["text"], "self-calibration: relearned student on validation")
+    record = {"pool_reviews": len(sample), "map": "isotonic regression of the binary reading's logit, held on its "
+              "side of 0.5", "fitted_on": f"{len(fitted_on):,} validation reviews (a half drawn with the seed)",
+              "judged_on": f"the other {len(judged_on):,} validation reviews (held out)", "halves_seed": p["seed"],
+              "scored_at": verdict["precision"], "learning_rate": trainer.args.learning_rate, "epochs": 1.0,
+              "train_precision_used": trainer.train_precision,
+              **relearning_figures(before, after, gold, (fitted_on, judged_on))}
+    record.update(keep_or_not(record))
+    settle_relearning(paths.student, staging, settings, record)
+    print(self_calibration_line(record))
     return record
 
 
-def calibrate(paths: RunPaths, p: dict, validation: pd.DataFrame) -> dict:
-    """Calibrate the saved student's binary reading (its final round) on validation, and say what that did."""
-    record = calibrate_student(paths.student, validation, p["device"])
+def relearn(paths: RunPaths, p: dict, start: Path, student: SavedStudent, to_truth, sample: pd.DataFrame,
+            validation: pd.DataFrame):
+    """Train the student at `start` for one epoch (soft loss, temperature 1) on `sample`, each review's target its
+    own probability mapped by `to_truth`; returns the trainer."""
+    positive = to_truth(student.predict(sample["text"], f"self-calibration: student on {len(sample):,} pool reviews"))
+    rows = pd.DataFrame({"text": sample["text"].to_numpy(), "weight": 1.0,
+                         "labels": np.where(positive >= 0.5, CLASSES.index("positive"), CLASSES.index("negative")),
+                         "teacher_probs": list(np.stack([1 - positive, np.zeros(len(positive)), positive], 1)
+                                               .astype(np.float32))})
+    config = TrainConfig(**{**vars(config_from(p)), "epochs": 1.0, "distill_loss": "soft", "temperature": 1.0,
+                            "learning_rate": p["self_calibration_learning_rate"], "warmup": 0.0})
+    return train_student(str(start), rows, validation, paths.models / "checkpoints_self_calibration", config)
+
+
+def trained_student(paths: RunPaths, settings: dict) -> Path:
+    """The student, or for a calibrated one a copy with its trained head and no calibration: never a fold."""
+    calibration = settings.get("calibration") or {}
+    if not calibration.get("folded"):
+        return paths.student
+    if not calibration.get("head"):
+        raise ConfigError(f"{paths.student} was calibrated before its trained head was kept: rerun its training "
+                          "(03) to self-calibrate it")
+    start = paths.models / "self_calibration_start"
+    if is_main():
+        shutil.rmtree(start, ignore_errors=True)
+        with cache.complete_folder(start) as staging:
+            shutil.copytree(paths.student, staging, dirs_exist_ok=True)
+            trained_model(paths.student, settings).save_pretrained(str(staging))
+            write_json({k: v for k, v in settings.items() if k != "calibration"}, staging / TRAINING_FILE)
+            plain_modes(staging)
+    barrier()
+    return start
+
+
+def trained_model(folder: Path, settings: dict):
+    """The saved student's model with its trained head (a fold undone from the head its record keeps)."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = AutoModelForSequenceClassification.from_pretrained(str(folder))
+    head = (settings.get("calibration") or {}).get("head")
+    if head:
+        restore(model, head)
+    return model
+
+
+def relearning_figures(before: np.ndarray, after: np.ndarray, gold: np.ndarray, split: tuple) -> dict:
+    """Before and after on the held-out half and (labelled so) the in-sample half; the truth map's ECE cross-fitted."""
+    fitted_on, judged_on = split
+    mapped = np.zeros(len(gold))
+    for fit_half, judge_half in ((fitted_on, judged_on), (judged_on, fitted_on)):
+        mapped[judge_half] = truth_map(before[fit_half], gold[fit_half])(before[judge_half])
+    return {**effect(before[judged_on], after[judged_on], gold[judged_on], "held_out"),
+            **effect(before[fitted_on], after[fitted_on], gold[fitted_on], "in_sample"),
+            "truth_map_ece_held_out": expected_calibration_error(gold, mapped)}
+
+
+def keep_or_not(record: dict) -> dict:
+    """Kept (and why): only if the held-out ECE is lower and held-out accuracy at most ACCURACY_TOLERANCE lower."""
+    ece = f"held-out ECE {record['ece_held_out_before']:.3f} -> {record['ece_held_out_after']:.3f}"
+    gained = record["accuracy_held_out_after"] - record["accuracy_held_out_before"]
+    if record["ece_held_out_after"] >= record["ece_held_out_before"]:
+        return {"kept": False, "why": f"{ece}: no better, so the trained student stays"}
+    if gained < -ACCURACY_TOLERANCE:
+        return {"kept": False, "why": f"{ece}, but held-out accuracy {gained:+.4f} (a loss beyond the "
+                                      f"{ACCURACY_TOLERANCE} allowed), so the trained student stays"}
+    return {"kept": True, "why": f"{ece}, held-out accuracy {gained:+.4f}"}
+
+
+def settle_relearning(folder: Path, staging: Path, settings: dict, record: dict) -> None:
+    """Swap the relearned student in with its record, or discard it and add the record alone: one step either way."""
+    if record["kept"]:
+        if is_main():
+            write_json({**read_json(staging / TRAINING_FILE), "self_calibration": record}, staging / TRAINING_FILE)
+        swap_in(staging, folder)
+        return
+    if is_main():
+        shutil.rmtree(staging, ignore_errors=True)
+        write_json({**settings, "self_calibration": record}, Path(folder) / TRAINING_FILE)
+    barrier()
+
+
+def self_calibration_line(record: dict) -> str:
+    """One line on what self-calibration did."""
+    return (f"self-calibration on {record['pool_reviews']:,} pool reviews, judged on {record['judged_on']}: "
+            f"validation ECE {record['ece_held_out_before']:.3f} -> {record['ece_held_out_after']:.3f} "
+            f"({record['ece_in_sample_after']:.3f} on the half the map was fitted on), accuracy "
+            f"{record['accuracy_held_out_before']:.4f} -> {record['accuracy_held_out_after']:.4f} "
+            f"({record['decisions_changed_held_out']} decisions changed); "
+            + ("kept" if record["kept"] else "not kept") + f": {record['why']}")
+
+
+def calibrate(paths: RunPaths, p: dict, validation: pd.DataFrame, min_reviews: int = MIN_REVIEWS) -> dict:
+    """Calibrate the saved student's binary reading (its final round) on validation, and say what that did. After a
+    kept self-calibration only the half of validation its map was not fitted on is used: the relearned student has
+    learned the other half's labels, which would judge the fold in-sample."""
+    relearned = read_json(paths.student / TRAINING_FILE).get("self_calibration") or {}
+    reviews, which = validation, f"{len(validation):,} validation reviews"
+    if relearned.get("kept"):
+        reviews = validation.iloc[halves(len(validation), relearned["halves_seed"])[1]]
+        which = f"{len(reviews):,} validation reviews (the half whose labels self-calibration's map never saw)"
+    record = calibrate_student(paths.student, reviews, p["device"], min_reviews, which)
     print(calibration_line(record))
     return record
 
 
-def calibrate_student(folder: Path, validation: pd.DataFrame, device: str = "auto",
-                      min_reviews: int = MIN_REVIEWS) -> dict:
-    """Choose a calibration on `validation`'s true labels (the student scored at fp32), fold it into the saved
-    student at `folder` when it lowers the validation ECE, and record it in its training.json. Returns the record."""
-    from transformers import AutoModelForSequenceClassification
-
+def calibrate_student(folder: Path, validation: pd.DataFrame, device: str = "auto", min_reviews: int = MIN_REVIEWS,
+                      fitted_on: str | None = None) -> dict:
+    """Choose a calibration of the trained student saved at `folder` on `validation`'s true labels (scored at fp32),
+    fold it into its trained head when it lowers the held-out validation ECE, and record it in its training.json.
+    A calibrated student is refitted from the trained head its record keeps, never folded again onto its fold, so a
+    second call leaves it as the first did; weights and record replace the old ones together (a staged copy of the
+    folder swapped in), so a kill leaves the student before or after. Returns the record."""
+    folder = Path(folder)
+    recover_student(folder)
     gold = validation["label"].to_numpy()
-    enough = len(gold) >= min_reviews  # below it, choose() says so without anything to score
-    probs = (SavedStudent(folder, device).predict(validation["text"], "calibration: student on validation") if enough
-             else np.zeros((len(gold), len(CLASSES))))
-    record = choose(probs, gold, min_reviews)
+    settings = read_json(folder / TRAINING_FILE)
+    if len(gold) < min_reviews:  # choose() says so without anything to score
+        record = choose(np.zeros((len(gold), len(CLASSES))), gold, min_reviews)
+    else:
+        student = SavedStudent(folder, device)
+        if student.trained_lost:  # an older fold without its trained head: refitting would fold onto the fold
+            print("calibration: kept as it was (folded before the trained head was kept; rerun 03 to refit it)")
+            return settings["calibration"]
+        student.predict(validation["text"], "calibration: student on validation")
+        record = choose(student.uncalibrated(validation["text"]), gold, min_reviews)
+    if fitted_on and "fitted_on" in record:
+        record["fitted_on"] = fitted_on
     if is_main():
-        if record["folded"]:
-            model = AutoModelForSequenceClassification.from_pretrained(str(folder))
-            record["head"] = fold(model, record["branches"])  # the project scores before and after
-            model.save_pretrained(str(folder))
-            plain_modes(folder)
-        write_json({**read_json(Path(folder) / TRAINING_FILE), "calibration": record}, Path(folder) / TRAINING_FILE)
-    barrier()
+        stage_calibrated(folder, settings, record)
+    swap_in(staging_folder(folder), folder)
     return record
+
+
+def stage_calibrated(folder: Path, settings: dict, record: dict) -> None:
+    """Stage a copy of the student: its trained head, folded by `record`'s map if any, and `record` on file."""
+    staging = staging_folder(folder)
+    shutil.rmtree(staging, ignore_errors=True)
+    shutil.copytree(folder, staging)
+    model = trained_model(folder, settings)
+    if record["folded"]:
+        record["head"] = fold(model, record["branches"])  # the project scores before and after
+    model.save_pretrained(str(staging))
+    write_json({**settings, "calibration": record}, staging / TRAINING_FILE)
 
 
 def gold_ceiling(paths: RunPaths, p: dict, train: pd.DataFrame, validation: pd.DataFrame):

@@ -291,39 +291,3 @@ def test_a_target_at_the_tie_still_names_its_side_in_float32():
     gold = np.array([1, 1, 1, 0, 0, 0])  # the truth runs against the student here: the map lands on 0.5 from both sides
     positive = truth_map(probs, gold)(probs).astype(np.float32)
     np.testing.assert_array_equal(positive >= 0.5, to_binary(probs) == 1)
-
-
-def test_self_calibration_relearns_the_students_probabilities_and_keeps_its_settings(smoke_run, tmp_path):
-    import shutil
-
-    from transformers import pipeline
-
-    from helpers import train
-    from helpers.paths import RunPaths, read_json
-    from helpers.run import resolve_parameters
-    from helpers.student import SavedStudent, weights_hash
-
-    workdir, _ = smoke_run
-    for folder in ("data/smoke", "models/smoke/distilled_sentiment"):  # a copy: the shared run stays as it is
-        shutil.copytree(workdir / folder, tmp_path / folder)
-    paths = RunPaths.of(tmp_path, "smoke")
-    p = {**train.notebook_defaults(), **resolve_parameters("smoke", {"workdir": str(tmp_path)}),
-         "self_calibration_reviews": 24, "precision": "fp32"}
-    pool, _, validation = train.load_pool(paths)
-    trained, weights = read_json(paths.student / "training.json"), weights_hash(paths.student)
-    assert train.self_calibrate(paths, p, pool, validation)["skipped"]  # 16 validation reviews fit nothing
-    assert weights_hash(paths.student) == weights
-    record = train.self_calibrate(paths, p, pool, validation, min_reviews=10)
-    relearned = read_json(paths.student / "training.json")
-    assert record["pool_reviews"] == 24 and relearned["self_calibration"] == record
-    kept = {k: v for k, v in trained.items() if k != "calibration"}
-    assert {k: relearned[k] for k in kept} == kept  # the trained student's recipe, not this step's, stays on record
-    assert "calibration" in trained and "calibration" not in relearned  # a calibration of the old weights is void
-    relearned_weights = weights_hash(paths.student)
-    assert relearned_weights != weights
-    rescored = to_binary(SavedStudent(paths.student).predict(validation["text"]))
-    assert record["accuracy_validation_after"] == pytest.approx(np.mean(rescored == validation["label"].to_numpy()))
-    assert train.self_calibrate(paths, p, pool, validation, min_reviews=10) == record  # never twice on one student
-    assert weights_hash(paths.student) == relearned_weights
-    scores = pipeline("text-classification", model=str(paths.student), top_k=None)(["A wonderful film."])[0]
-    assert {s["label"] for s in scores} == {"negative", "neutral", "positive"}

@@ -1,12 +1,314 @@
-"""The saved student is replaced whole: weights and record swapped in together, so a kill leaves the student before
-or after, never new weights beside an old record."""
+"""Calibration and self-calibration of a saved student: a second run changes nothing, a kill leaves the student as it
+was or as a clean run leaves it (never new weights beside an old record), and the relearned student is judged, and
+kept, on validation reviews whose labels its map never saw. On a tiny random student whose binary logit is spread
+out, with validation labels it is three times too unsure of, so that both steps actually fit something."""
 
+import hashlib
+import os
 import shutil
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
-from helpers.paths import read_json, write_json
+from helpers import calibrate, train
+from helpers.calibrate import binary_logit, head_of
+from helpers.metrics import to_binary
+from helpers.paths import RunPaths, read_json, write_json
+from helpers.student import SavedStudent, TrainConfig, weights_hash
+from helpers.teacher import PROB_COLUMNS
+
+ROOT = Path(__file__).resolve().parents[1]
+FEW = 40  # min_reviews here: the 120 validation reviews (60 a half) are enough to fit on
+WORDS = ("good bad film plot actor boring great awful music scene story dull moving funny slow sharp weak brilliant "
+         "mess fine").split()
+CONFIG = TrainConfig(epochs=1.0, batch_size=8, max_length=32, head_tokens=8, eval_each_epoch=False,
+                     train_precision="fp32", seed=42, device="cpu")
+
+
+def reviews(n: int, seed: int) -> list[str]:
+    """`n` short made-up reviews."""
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(WORDS, rng.integers(3, 12))) for _ in range(n)]
+
+
+def spread_head(folder: Path, texts: list[str]) -> None:
+    """Rewrite the saved tiny model's head so that its binary logit d has mean 0 and sd 1.5 over `texts`, along the
+    main direction of its features, with a neutral logit of -4 (it moves a decision only where |d| < 0.02): a random
+    head's d barely moves between reviews."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
+    head, features = head_of(model), []
+    hook = head.register_forward_hook(lambda module, inputs, output: features.append(inputs[0]))
+    with torch.no_grad():
+        model(**AutoTokenizer.from_pretrained(folder)(texts, return_tensors="pt", padding=True))
+        hook.remove()
+        direction = torch.linalg.svd(features[0] - features[0].mean(0), full_matrices=False)[2][0]
+        along = features[0] @ direction
+        scale = 1.5 / along.std()
+        head.weight.zero_()
+        head.weight[2], head.weight[0] = direction * scale / 2, -direction * scale / 2
+        head.bias.copy_(torch.stack([along.mean() * scale / 2, torch.tensor(-4.0), -along.mean() * scale / 2]))
+    model.save_pretrained(folder)
+
+
+@pytest.fixture(scope="session")
+def spread_model(tmp_path_factory, tiny_teacher) -> Path:
+    """The tiny random 3-class model with its binary logit spread out."""
+    folder = tmp_path_factory.mktemp("spread") / "model"
+    shutil.copytree(tiny_teacher, folder)
+    spread_head(folder, reviews(200, seed=0))
+    return folder
+
+
+@pytest.fixture
+def run(tmp_path, spread_model):
+    """A run whose trained student is the spread model: (paths, 03's parameters, pool, validation)."""
+    paths = RunPaths.of(str(tmp_path / "run"), "tiny")
+    shutil.copytree(spread_model, paths.student)
+    write_json({**asdict(CONFIG), "student": str(spread_model), "teacher": "random", "n_pool": 64},
+               paths.student / "training.json")
+    write_json({"teacher": "random"}, paths.data / "teacher.json")
+    texts = reviews(120, seed=1)
+    d = binary_logit(SavedStudent(paths.student, "cpu").predict(texts))
+    gold = (np.random.default_rng(2).random(len(d)) < 1 / (1 + np.exp(-3 * d))).astype(int)  # truth: 3 d
+    teacher = np.random.default_rng(4).dirichlet([1, 1, 1], 64)
+    pool = pd.DataFrame({"text": reviews(64, seed=3), **{c: teacher[:, i] for i, c in enumerate(PROB_COLUMNS)}})
+    p = {**train.notebook_defaults(), **asdict(CONFIG), "workdir": str(paths.workdir), "run_name": "tiny",
+         "student": str(spread_model), "precision": "fp32", "self_calibration_reviews": 64,
+         "self_calibration_learning_rate": 1e-4}
+    return paths, p, pool, pd.DataFrame({"text": texts, "label": gold})
+
+
+def saved_head(folder: Path) -> np.ndarray:
+    """The saved model's classification head as it is on disk: weights and bias side by side."""
+    from transformers import AutoModelForSequenceClassification
+
+    head = head_of(AutoModelForSequenceClassification.from_pretrained(str(folder)))
+    return np.column_stack([head.weight.detach().numpy(), head.bias.detach().numpy()])
+
+
+def scaling_d(monkeypatch, p: dict, factor: float) -> None:
+    """Make self-calibration's training (at a learning rate that moves nothing) end with the negative and positive
+    rows of the head times `factor`, so d times `factor`: a relearning that certainly helps (3: the truth) or harms
+    (1/3) the held-out calibration, without moving a decision."""
+    import torch
+
+    real = train.train_student
+
+    def train_student(student, rows, validation, checkpoints, config):
+        trainer = real(student, rows, validation, checkpoints, config)
+        if Path(checkpoints).name == "checkpoints_self_calibration":  # not distil's
+            with torch.no_grad():
+                head_of(trainer.model).weight[[0, 2]] *= factor
+                head_of(trainer.model).bias[[0, 2]] *= factor
+        return trainer
+    monkeypatch.setattr(train, "train_student", train_student)
+    p["self_calibration_learning_rate"] = 1e-9
+
+
+def test_calibrating_a_calibrated_student_refits_from_its_trained_head_and_changes_nothing(run):
+    """Rerunning 03's calibrate cell: the second fit starts from the trained head the record keeps, not from the
+    fold, so the record, the saved head and every decision stay as the first call left them."""
+    paths, _, _, validation = run
+    trained = saved_head(paths.student)
+    first = train.calibrate_student(paths.student, validation, "cpu", FEW)
+    assert first["folded"]
+    folded, scored = saved_head(paths.student), SavedStudent(paths.student, "cpu").predict(validation["text"])
+    second = train.calibrate_student(paths.student, validation, "cpu", FEW)
+    assert second == first
+    np.testing.assert_array_equal(np.column_stack([second["head"]["weight"], second["head"]["bias"]]), trained)
+    np.testing.assert_array_equal(saved_head(paths.student), folded)
+    again = SavedStudent(paths.student, "cpu").predict(validation["text"])
+    np.testing.assert_array_equal(to_binary(again), to_binary(scored))
+    np.testing.assert_allclose(again, scored, atol=1e-6)
+
+
+def test_self_calibration_of_a_calibrated_student_relearns_from_its_trained_head(run, monkeypatch):
+    """A calibrated student's fold is undone before it relearns: the model trained is the trained head, and the
+    map is fitted to the trained student's own probabilities."""
+    paths, p, pool, validation = run
+    trained = saved_head(paths.student)
+    trained_probs = SavedStudent(paths.student, "cpu").predict(validation["text"])
+    assert train.calibrate_student(paths.student, validation, "cpu", FEW)["folded"]
+    started, mapped, real_train, real_map = [], [], train.train_student, train.truth_map
+    monkeypatch.setattr(train, "train_student", lambda student, *a, **k: started.append(saved_head(student)) or
+                        real_train(student, *a, **k))
+    monkeypatch.setattr(train, "truth_map", lambda probs, gold: mapped.append(probs) or real_map(probs, gold))
+    train.self_calibrate(paths, p, pool, validation, FEW)
+    np.testing.assert_array_equal(started[0], trained)
+    fitted_on, _ = calibrate.halves(len(validation), p["seed"])
+    np.testing.assert_allclose(mapped[0], trained_probs[fitted_on], atol=1e-4)  # the fold would move them ~0.1
+
+
+@pytest.mark.parametrize("factor", [3.0, 1 / 3])
+def test_the_relearned_student_is_kept_only_where_it_helps_held_out(run, monkeypatch, factor):
+    """Judged on the validation half its map never saw: a calibrated student's relearning that brings d to the truth
+    (3 d) is kept, swapped in with its record and without the calibration of the old weights, and the fold after it
+    is fitted on that half; one that makes it surer of nothing (d / 3) is undone, its calibration kept, and the
+    record says why. Either way the trained student's recipe stays on record and a second call returns the record."""
+    from transformers import pipeline
+
+    paths, p, pool, validation = run
+    assert train.self_calibrate(paths, p, pool, validation)["skipped"]  # 120 validation reviews fit nothing
+    assert train.calibrate_student(paths.student, validation, "cpu", FEW)["folded"]
+    settings, weights = read_json(paths.student / "training.json"), weights_hash(paths.student)
+    scaling_d(monkeypatch, p, factor)
+    record = train.self_calibrate(paths, p, pool, validation, FEW)
+    saved = read_json(paths.student / "training.json")
+    assert saved["self_calibration"] == record and record["judged_on"].startswith("the other 60 ")
+    assert (record["ece_held_out_after"] < record["ece_held_out_before"]) == (factor > 1) == record["kept"]
+    recipe = {k: v for k, v in settings.items() if k != "calibration"}
+    assert {k: saved[k] for k in recipe} == recipe
+    if record["kept"]:
+        assert "calibration" not in saved and weights_hash(paths.student) != weights
+        rescored = to_binary(SavedStudent(paths.student, "cpu").predict(validation["text"]))
+        _, judged_on = calibrate.halves(len(validation), p["seed"])
+        assert record["accuracy_held_out_after"] == pytest.approx(
+            np.mean(rescored[judged_on] == validation["label"].to_numpy()[judged_on]))
+        assert train.calibrate(paths, p, validation, FEW)["fitted_on"].startswith("60 validation reviews (the half")
+        scores = pipeline("text-classification", model=str(paths.student), top_k=None)(["A wonderful film."])[0]
+        assert {s["label"] for s in scores} == {"negative", "neutral", "positive"}
+    else:
+        assert saved["calibration"] == settings["calibration"] and weights_hash(paths.student) == weights
+        assert "the trained student stays" in record["why"]
+    assert train.self_calibrate(paths, p, pool, validation, FEW) == record  # once per trained student
+    assert not list(paths.models.glob("*.partial"))
+
+
+STEP = r'''
+import json, os, sys, time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+import helpers.student
+import helpers.train as train
+from helpers.calibrate import head_of
+from helpers.paths import RunPaths
+
+workdir, step, pause = Path(sys.argv[1]), sys.argv[2], os.environ.get("PAUSE_AT")
+
+
+def pausing(write):
+    """`write`, but before it writes a training.json holding `pause` it signals and waits to be killed."""
+    def paused(obj, target):
+        if pause and Path(target).name == "training.json" and pause in obj:
+            (workdir / "paused").touch()
+            time.sleep(600)
+        return write(obj, target)
+    return paused
+
+
+train.write_json, helpers.student.write_json = pausing(train.write_json), pausing(helpers.student.write_json)
+real_train = train.train_student
+
+
+def train_student(*args, **kwargs):  # a relearning that helps (d times 3: the truth), so it is kept
+    trainer = real_train(*args, **kwargs)
+    with torch.no_grad():
+        head_of(trainer.model).weight[[0, 2]] *= 3.0
+        head_of(trainer.model).bias[[0, 2]] *= 3.0
+    return trainer
+
+
+train.train_student = train_student
+paths = RunPaths.of(str(workdir), "tiny")
+p, validation = json.loads((workdir / "p.json").read_text()), pd.read_csv(workdir / "validation.csv")
+if step == "calibrate":
+    train.calibrate_student(paths.student, validation, "cpu", int(sys.argv[3]))
+else:
+    train.self_calibrate(paths, p, pd.read_csv(workdir / "pool.csv"), validation, int(sys.argv[3]))
+'''
+
+
+def run_step(workdir: Path, step: str, pause: str = "") -> subprocess.Popen:
+    """03's `step` on the run in `workdir`, in a process of its own; with `pause`, it stops before writing a
+    training.json that holds that key (and touches `paused`)."""
+    log = open(workdir / f"{step}{'-paused' if pause else ''}.log", "w")
+    return subprocess.Popen([sys.executable, "-c", STEP, str(workdir), step, str(FEW)], cwd=ROOT, stdout=log,
+                            stderr=subprocess.STDOUT, env={**os.environ, "PAUSE_AT": pause})
+
+
+def finished(process: subprocess.Popen, workdir: Path) -> None:
+    """Wait for `process` and fail with its log if it failed."""
+    if process.wait(timeout=600) != 0:
+        pytest.fail("\n".join(path.read_text()[-3000:] for path in workdir.glob("*.log")))
+
+
+def student_state(workdir: Path) -> dict:
+    """What a kill must not split: the saved student's weights and its record."""
+    student = RunPaths.of(str(workdir), "tiny").student
+    return {"weights": hashlib.sha256((student / "model.safetensors").read_bytes()).hexdigest(),
+            "record": read_json(student / "training.json")}
+
+
+@pytest.mark.parametrize("step, record", [("calibrate", "calibration"), ("self_calibrate", "self_calibration")])
+def test_a_kill_between_the_weights_and_their_record_leaves_the_student_before_or_after(run, tmp_path, step, record):
+    """Killed at the moment the record is written, the student is the one before the step or the one a clean run
+    leaves (weights and training.json together), and running the step again gives the clean run's student."""
+    paths, p, pool, validation = run
+    for name, frame in (("validation", validation), ("pool", pool)):
+        frame.to_csv(paths.workdir / f"{name}.csv", index=False)
+    write_json({**p, "self_calibration_learning_rate": 1e-9}, paths.workdir / "p.json")  # the d-times-3 relearning
+    clean, killed = tmp_path / "clean", tmp_path / "killed"
+    shutil.copytree(paths.workdir, clean)
+    shutil.copytree(paths.workdir, killed)
+    before = student_state(killed)
+    finished(run_step(clean, step), clean)
+    after = student_state(clean)
+    assert after != before and record in after["record"]
+    process = run_step(killed, step, pause=record)
+    deadline = time.time() + 600
+    while not (killed / "paused").exists():
+        assert process.poll() is None and time.time() < deadline, "the step ended before writing its record"
+        time.sleep(0.2)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    assert student_state(killed) in (before, after)
+    finished(run_step(killed, step), killed)
+    assert student_state(killed) == after
+
+
+@pytest.mark.parametrize("factor", [3.0, 1 / 3])
+def test_rerunning_03_leaves_every_decision_and_the_saved_head_as_they_were(run, monkeypatch, factor):
+    """03 as `--steps 03` reruns it (distil, self-calibrate, calibrate; training resumed from its checkpoints), with
+    a relearning that is kept (d times 3) or undone (d / 3) and a fold fitted after it: rerunning the
+    self-calibration and calibration cells, and then the whole of 03, leaves every decision on unseen reviews, the
+    saved head and the records as the first run left them."""
+    paths, p, pool, validation = run
+    p["learning_rate"] = 1e-9  # distil on the random teacher would blow the spread head up; here it keeps it
+    scaling_d(monkeypatch, p, factor)
+    test_texts = reviews(80, seed=5)
+
+    def run_03(distil: bool = True) -> dict:
+        if distil:
+            train.distil(paths, p, pool, validation)
+        train.self_calibrate(paths, p, pool, validation, FEW)
+        train.calibrate(paths, p, validation, FEW)
+        probs = SavedStudent(paths.student, "cpu").predict(test_texts)
+        settings = read_json(paths.student / "training.json")
+        return {"decisions": to_binary(probs), "probs": probs, "head": saved_head(paths.student),
+                "records": {k: settings.get(k) for k in ("calibration", "self_calibration")}}
+
+    first = run_03()
+    relearned, fold = first["records"]["self_calibration"], first["records"]["calibration"]
+    assert relearned["pool_reviews"] == 64 and relearned.get("kept", True) == (factor > 1)
+    assert fold["map"] and fold["fitted_on"].startswith("60 " if factor > 1 else "120 ")
+    for rerun in (run_03(distil=False), run_03()):
+        np.testing.assert_array_equal(rerun["decisions"], first["decisions"])
+        np.testing.assert_array_equal(rerun["head"], first["head"])
+        np.testing.assert_allclose(rerun["probs"], first["probs"], atol=1e-6)
+        assert rerun["records"] == first["records"]
 
 
 def student_folder(folder: Path, version: str) -> Path:
