@@ -107,3 +107,17 @@ def test_the_smoke_run_reads_its_diagnostics_on_its_development_split(smoke_run)
     assert metrics["development"]["n"] == 16 and metrics["n_test"] == 40
     assert all("accuracy_by_length" not in scores for scores in metrics["models"].values())
 
+
+def test_the_development_record_bins_the_student_by_its_logit_and_finds_the_saturated_band():
+    from helpers.lab.development_diagnostics import logit_bins, saturated_band
+
+    rng = np.random.default_rng(0)
+    d = np.concatenate([rng.uniform(-3, -2.3, 600), rng.uniform(-1, 1, 300), rng.uniform(2.3, 3, 600)])
+    gold = (rng.random(len(d)) < 1 / (1 + np.exp(-3 * d))).astype(int)  # truer than the student at the ends
+    rows = logit_bins(gold, d)
+    assert len(rows) == 12 and sum(r["n"] for r in rows) == len(d)
+    assert all(a["d_to"] <= b["d_from"] for a, b in zip(rows, rows[1:]))  # ordered, equal-count bins of d
+    band = saturated_band(gold, d)
+    assert band["negative"]["n"] == band["positive"]["n"] == 600 and band["negative"]["share_of_reviews"] == 0.4
+    assert band["positive"]["d_range"][0] >= 2.3 and band["negative"]["d_range"][1] <= -2.3
+    assert band["negative"]["true_share"][0] < band["negative"]["predicted"][0]  # the S: the truth is surer
