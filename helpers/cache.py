@@ -3,7 +3,7 @@ source's scores, precision verdicts, the gold ceiling and students' predictions.
 
 One way to key an entry (`key`: a short hash of what the entry depends on), one way to write one file whole
 (`paths.atomic_path`) and one way to write a folder whole (`complete_folder`), so an entry is complete or absent.
-Every entry that holds a model's outputs keys, beside what the model is, how they were computed (`computed_on`).
+Every entry that holds a model's outputs keys, beside what the model is, how they were computed (`inference.computed_on`).
 """
 
 from __future__ import annotations
@@ -36,17 +36,6 @@ def libraries() -> dict:
     import transformers
 
     return {"torch": torch.__version__, "transformers": transformers.__version__}
-
-
-def computed_on(device, precision: str, batch_size: int = 0) -> dict:
-    """How a model's outputs were computed: the precision, the device, its batching (the token budget per pass and
-    `batch_size`, the most reviews per pass, 0: no cap) and the library versions. Part of every key of model work,
-    beside what the model is: a GPU's bf16 is not a CPU's, and padding and kernels change with the batches."""
-    from .inference import token_budget
-    from .precision import device_name
-
-    return {"precision": precision, "device": device_name(device), "token_budget": token_budget(device),
-            "batch_size": batch_size, "libraries": libraries()}
 
 
 @contextmanager

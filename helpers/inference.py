@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -164,6 +165,20 @@ def is_out_of_memory(err: BaseException) -> bool:
 TOKEN_BUDGET = {"cpu": 16_384, "cuda": 262_144}  # padded tokens per forward pass: 64 x 256 on CPU, far more on a GPU
 
 
+def available_cores() -> int:
+    """CPU cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def device_name(device: torch.device) -> str:
+    """What a timing depends on: the GPU's name and capability, or the CPU's model, usable cores, torch threads
+    and reduced-precision flags."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (capability {'.'.join(map(str, torch.cuda.get_device_capability(device)))})"
+    flags = sorted(cpu_flags() & set().union(*CPU_FLAGS.values()))
+    return f"{cpu_model()}, {available_cores()} cores, {torch.get_num_threads()} threads, flags {flags}"
+
+
 def token_budget(device: torch.device) -> int:
     """Padded tokens per forward pass that suit `device`."""
     return TOKEN_BUDGET.get(device.type, TOKEN_BUDGET["cpu"])
@@ -265,3 +280,11 @@ def _forward(model, tokenizer, batch_ids: list[list[int]], device: torch.device,
     with torch.inference_mode(), autocast(device, precision):
         logits = model(**enc).logits
     return torch.softmax(logits.float(), dim=-1)
+
+
+def computed_on(device, precision: str, batch_size: int = 0) -> dict:
+    """How a model's outputs were computed: the precision, the device, its batching (the token budget per pass and
+    `batch_size`, the most reviews per pass, 0: no cap) and the library versions. Part of every key of model work,
+    beside what the model is: a GPU's bf16 is not a CPU's, and padding and kernels change with the batches."""
+    return {"precision": precision, "device": device_name(device), "token_budget": token_budget(device),
+            "batch_size": batch_size, "libraries": cache.libraries()}

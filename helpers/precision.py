@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from .errors import ConfigError
-from .inference import CPU_FLAGS, check_precision, cpu_flags, cpu_model, native_precisions
+from .inference import check_precision, device_name, native_precisions
 from .metrics import binary_positive_probability, to_binary
 from .timing import clearly_faster, compare
 
@@ -197,17 +197,6 @@ def settle_teacher(teacher, texts: Sequence[str], gold: Sequence[int], cache_roo
                                  cache_root, identity, min_reviews)
     teacher.precision = verdict["precision"]
     return {**verdict, "reused": reused}
-
-
-def device_name(device: torch.device) -> str:
-    """What a timing depends on: the GPU's name and capability, or the CPU's model, usable cores, torch threads
-    and reduced-precision flags."""
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (capability {'.'.join(map(str, torch.cuda.get_device_capability(device)))})"
-    from .teacher import available_cores
-
-    flags = sorted(cpu_flags() & set().union(*CPU_FLAGS.values()))
-    return f"{cpu_model()}, {available_cores()} cores, {torch.get_num_threads()} threads, flags {flags}"
 
 
 def training_precision(requested: str, device: torch.device) -> str:

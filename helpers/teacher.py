@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -16,7 +15,7 @@ from tqdm import tqdm
 from . import cache
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError
-from .inference import at_precision, check_precision, predict_proba
+from .inference import at_precision, available_cores, check_precision, computed_on, predict_proba
 from .models import from_pretrained, model_identity, model_source, pick_device
 from .paths import atomic_path, write_json
 from .progress import progress
@@ -68,11 +67,6 @@ def _vader_compound(texts: list[str]) -> list[float]:
     if _VADER is None:
         _vader_worker_start()
     return [_VADER.polarity_scores(text)["compound"] for text in texts]
-
-
-def available_cores() -> int:
-    """CPU cores this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 class VaderTeacher:
@@ -154,7 +148,7 @@ class HFTeacher:
         batching, libraries: bf16 differs in the last digits, and a GPU's bf16 from a CPU's)."""
         if self.precision == "auto":
             raise ConfigError("the teacher's precision is still 'auto': settle it (precision.settle_teacher) first")
-        return {**self.identity_key(), **cache.computed_on(self.device, self.precision, self.batch_size)}
+        return {**self.identity_key(), **computed_on(self.device, self.precision, self.batch_size)}
 
     @property
     def model(self):

@@ -6,7 +6,7 @@ import pytest
 
 from helpers.calibrate import (MIN_REVIEWS, binary_logit, binary_reading, calibrated, calibration_metrics, choose,
                                fold, record_branches)
-from helpers.metrics import binary_positive_probability, expected_calibration_error, to_binary
+from helpers.metrics import expected_calibration_error, to_binary
 
 
 def softmax(logits):

@@ -206,11 +206,9 @@ def test_gpu_precisions_follow_the_capability_of_the_device_passed_in(monkeypatc
 
 
 def test_the_cpu_device_name_tells_machines_apart_by_cores_and_threads(monkeypatch):
-    import helpers.teacher as teacher
-
     name = precision.device_name(CPU)
     assert "cores" in name and "threads" in name
-    monkeypatch.setattr(teacher, "available_cores", lambda: 64)
+    monkeypatch.setattr(inference, "available_cores", lambda: 64)
     assert precision.device_name(CPU) != name  # a 64-core server does not share a 2-core VM's verdict
 
 

@@ -64,19 +64,6 @@ def test_the_sources_choice_can_come_from_records_made_elsewhere(tmp_path, fake_
     assert read_json(here / "results/protocol/protocol.json")["sources_chosen"] == "sentences_zeroshot_rating"
 
 
-def test_a_record_stays_readable_when_a_profile_later_states_a_default():
-    """A run recorded without `teacher_sources` made what a profile stating its default ("") makes; a run with
-    another value did not. Without this, the records of every earlier sweep read as 'other parameters' once the
-    offline profile names its sources."""
-    from helpers.run import notebook_defaults, same_work
-
-    assert notebook_defaults()["teacher_sources"] == ""
-    recorded = {"seed": 42, "n_unlabeled": 2000}
-    assert same_work(recorded, {**recorded, "teacher_sources": ""})
-    assert not same_work(recorded, {**recorded, "teacher_sources": "vader"})
-    assert not same_work(recorded, {**recorded, "seed": 43})
-
-
 @pytest.mark.parametrize("setting", ["seed=7", "run_name=mine"])
 def test_a_seed_or_run_name_the_protocol_sets_itself_is_refused_in_one_line(tmp_path, fake_sweeps, capsys, setting):
     """`--set seed=7` was silently ignored: every run took the protocol's seeds 42 and 43."""

@@ -217,7 +217,6 @@ def test_the_zeroshot_scores_are_kept_per_precision_device_batching_and_librarie
     """Another machine's cache could feed GPU-bf16 zero-shot scores to a CPU teacher: the source's cache key names
     how its scores are computed, as a student's predictions' does."""
     import helpers.inference as inference
-    import helpers.precision as precision
     from helpers import cache
     from helpers.sources.zeroshot import ZeroShot
 
@@ -226,7 +225,7 @@ def test_the_zeroshot_scores_are_kept_per_precision_device_batching_and_librarie
     source.precision = "bf16"
     assert cache.key(source.settings) != here
     source.precision = "fp32"
-    elsewhere = [(precision, "device_name", lambda device: "NVIDIA H200 (capability 9.0)"),
+    elsewhere = [(inference, "device_name", lambda device: "NVIDIA H200 (capability 9.0)"),
                  (inference, "token_budget", lambda device: 262_144), (cache, "libraries", lambda: {"torch": "0"})]
     for module, name, value in elsewhere:
         monkeypatch.setattr(module, name, value)

@@ -119,13 +119,12 @@ def test_annotations_are_kept_per_precision_device_batching_and_libraries(tiny_t
     """A workdir seeded with another machine's cache could feed GPU-bf16 scores to a CPU teacher: a teacher's
     annotations are keyed, as a student's predictions are, by how they were computed."""
     import helpers.inference as inference
-    import helpers.precision as precision
     from helpers import cache
 
     texts = ["a good film", "a bad film"]
     annotate(load_teacher(str(tiny_teacher), device="cpu"), texts, tmp_path)
     other_machines = {"precision": ({}, lambda: None), "batching": ({"batch_size": 1}, lambda: None),
-                      "device": ({}, lambda: monkeypatch.setattr(precision, "device_name", lambda device: "NVIDIA H200")),
+                      "device": ({}, lambda: monkeypatch.setattr(inference, "device_name", lambda device: "NVIDIA H200")),
                       "token budget": ({}, lambda: monkeypatch.setattr(inference, "token_budget", lambda device: 64)),
                       "libraries": ({}, lambda: monkeypatch.setattr(cache, "libraries", lambda: {"torch": "0"}))}
     for change, (settings, elsewhere) in other_machines.items():

@@ -22,7 +22,6 @@ import argparse
 import platform
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from datetime import datetime, timezone
 from importlib.metadata import version
@@ -189,7 +188,8 @@ def bench_training(folder: Path, texts: list[str], config: BenchConfig) -> dict:
 
 def bench_vader(texts: list[str], config: BenchConfig) -> dict:
     """VADER reviews/s with a worker per core vs one process, on the same reviews; identical numbers."""
-    from ..teacher import VaderTeacher, available_cores
+    from ..inference import available_cores
+    from ..teacher import VaderTeacher
 
     one, pool = VaderTeacher(workers=1), VaderTeacher(workers=available_cores())
     timings, results = compare({"one_process": lambda: one.predict(texts), "workers": lambda: pool.predict(texts)},
@@ -351,8 +351,7 @@ def figure(report: dict, path: Path) -> None:
 
 def cpu_description() -> dict:
     """The CPU's model name, usable cores, and the reduced precisions it computes natively (from its flags)."""
-    from ..inference import cpu_model, native_precisions
-    from ..teacher import available_cores
+    from ..inference import available_cores, cpu_model, native_precisions
 
     return {"model": cpu_model(), "cores": available_cores(), "native_precisions": native_precisions(torch.device("cpu"))}
 

@@ -9,8 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .. import cache
-from ..inference import at_precision, autocast, encode, padded, token_batches, token_budget
+from ..inference import at_precision, autocast, computed_on, encode, padded, token_batches, token_budget
 from ..models import from_pretrained, model_identity, model_source, pick_device
 
 POSITIVE = "A wonderful film, I loved it.|One of the best movies I have ever seen.|Brilliant acting and a great story."
@@ -52,7 +51,7 @@ class ZeroShot:
     def settings(self) -> dict:
         """What tells its scores apart (its cache key): the encoder, prototypes, reading, and how they are computed
         (the settled precision, the device and its batching, the libraries)."""
-        return {**self.identity, **cache.computed_on(self.device, self.precision)}
+        return {**self.identity, **computed_on(self.device, self.precision)}
 
     @property
     def model(self):
