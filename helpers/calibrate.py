@@ -245,6 +245,20 @@ def calibration_line(record: dict) -> str:
             f"{record['accuracy_validation_after']:.4f}, {record['decisions_changed_validation']:,} decisions changed")
 
 
+def held_out_validation_ece(training: dict) -> float | None:
+    """The final student's validation ECE on reviews no map it went through was fitted on, from its training.json:
+    the fold's cross-fitted figure, else the ECE of the reviews a fold was tried on (nothing fitted on them), else
+    self-calibration's held-out half; None where the record cannot say (an older record's figures were in-sample)."""
+    fold, relearned = training.get("calibration") or {}, training.get("self_calibration") or {}
+    if fold.get("folded"):
+        return fold["ece_validation_after"] if "ece_validation_after_in_sample" in fold else None
+    if "ece_validation_before" in fold:
+        return fold["ece_validation_before"]
+    if "kept" in relearned:
+        return relearned["ece_held_out_after" if relearned["kept"] else "ece_held_out_before"]
+    return None
+
+
 def calibration_metrics(training: dict, gold: np.ndarray, probs: np.ndarray, before: np.ndarray | None, split: str
                         ) -> dict | None:
     """The saved student's calibration record (without its saved head) plus, on `split`, the ECE and accuracy of

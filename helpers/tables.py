@@ -37,7 +37,7 @@ def display_table(table: pd.DataFrame) -> pd.DataFrame:
         f"**validation** acc., seed(s) {table['shared_seeds'].iloc[0]} (chooses)": [
             "-" if pd.isna(v) else f"{v:.3f}" for v in table["val_acc_shared"]],
         "validation acc., all its seeds": [spread(*r) for r in table[[f"val_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
-        "validation ECE (the student as saved)": [spread(*r) for r in table.reindex(
+        "validation ECE, held out (the student as saved)": [spread(*r) for r in table.reindex(
             columns=[f"val_ece_{s}" for s in ("mean", "std", "min", "max")]).to_numpy()],
         "test acc.": [spread(*r) for r in table[[f"test_acc_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],
         "student − teacher (test)": [spread(*r) for r in table[[f"student_minus_teacher_{s}" for s in ("mean", "std", "min", "max")]].to_numpy()],

@@ -291,3 +291,33 @@ def test_a_target_at_the_tie_still_names_its_side_in_float32():
     gold = np.array([1, 1, 1, 0, 0, 0])  # the truth runs against the student here: the map lands on 0.5 from both sides
     positive = truth_map(probs, gold)(probs).astype(np.float32)
     np.testing.assert_array_equal(positive >= 0.5, to_binary(probs) == 1)
+
+
+def test_the_held_out_validation_ece_never_reads_the_reviews_a_map_was_fitted_on():
+    from helpers.calibrate import held_out_validation_ece
+
+    folded = {"folded": True, "ece_validation_before": 0.05, "ece_validation_after": 0.03,
+              "ece_validation_after_in_sample": 0.01}
+    relearned = {"kept": True, "ece_held_out_before": 0.06, "ece_held_out_after": 0.02,
+                 "ece_in_sample_after": 0.005}
+    assert held_out_validation_ece({"calibration": folded, "self_calibration": relearned}) == 0.03
+    assert held_out_validation_ece({"calibration": {"folded": False, "ece_validation_before": 0.04},
+                                    "self_calibration": relearned}) == 0.04  # no fold: nothing fitted on those
+    assert held_out_validation_ece({"self_calibration": relearned}) == 0.02
+    assert held_out_validation_ece({"self_calibration": {**relearned, "kept": False}}) == 0.06
+    older = {k: v for k, v in folded.items() if k != "ece_validation_after_in_sample"}  # its after was in-sample
+    assert held_out_validation_ece({"calibration": older}) is None
+    assert held_out_validation_ece({}) is None
+
+
+def test_the_sweep_tabulates_the_held_out_ece_of_a_calibrated_student(tmp_path):
+    from helpers.lab.sweep import held_out_ece
+    from helpers.paths import write_json
+
+    write_json({"validation": {"models": {"student": {"ece": 0.01}}}}, tmp_path / "results/r/metrics.json")
+    student = tmp_path / "models/r/distilled_sentiment/training.json"
+    write_json({"calibration": {"folded": False, "why": "too few"}}, student)
+    assert held_out_ece(tmp_path / "results/r") == 0.01  # no map fitted on validation: its ECE is clean
+    write_json({"calibration": {"folded": True, "ece_validation_before": 0.05, "ece_validation_after": 0.03,
+                                "ece_validation_after_in_sample": 0.01}}, student)
+    assert held_out_ece(tmp_path / "results/r") == 0.03  # not 04's in-sample 0.01

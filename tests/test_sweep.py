@@ -52,7 +52,7 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
     assert table["test_acc_mean"].isna().all() and table["n_test"].isna().all()
     text = (out / "sweep.md").read_text()
     assert "12 / -" in text and "distill_loss=soft, temperature=3.0" in text and "Ranked by validation accuracy" in text
-    assert "minutes per run" in text and "validation ECE (the student as saved)" in text
+    assert "minutes per run" in text and "validation ECE, held out (the student as saved)" in text
     summary = json.loads((out / "sweep.json").read_text())
     assert summary["seeds"] == [7] and "validation" in summary["chosen_by"]
     sweep_record = (out / "sweep.json").read_text()

@@ -93,6 +93,8 @@ def run_record(folder: Path) -> dict:
 def spread(values: list[float]) -> str:
     """Mean ± sd (min-max) for several seeds, the value for one."""
     values = [v for v in values if v is not None]
+    if not values:  # e.g. an older student whose validation ECE was read on the reviews its map was fitted on
+        return "-"
     if len(values) == 1:
         return f"{values[0]:.4f}"
     return f"{np.mean(values):.4f} ± {np.std(values, ddof=1):.4f} ({min(values):.4f}-{max(values):.4f})"
@@ -111,6 +113,7 @@ def headline(results: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
                       "95% CI per seed": "; ".join("{:.3f}-{:.3f}".format(*s["accuracy_ci95"]) for s in scores),
                       "F1": spread([s["f1"] for s in scores]),
                       "test ECE": spread([s.get("ece") for s in scores]),
+                      "validation ECE, held out": spread([validation_ece(r, m, key) for r, m in zip(results, metrics)]),
                       "validation accuracy": spread([(m.get("validation") or {}).get("models", {}).get(key, {}).get("accuracy")
                                                      for m in metrics]) if metrics[0].get("validation") else "-"}
     paired = {}
@@ -142,6 +145,16 @@ def teacher_record(results: Path) -> dict | None:
         return read_json(paths.data / "teacher.json")
     training = paths.student / "training.json"
     return read_json(training).get("teacher") if training.exists() else None
+
+
+def validation_ece(results: Path, metrics: dict, model: str) -> float | None:
+    """A model's validation ECE on reviews no map of it was fitted on: the student's from its training.json
+    (`sweep.held_out_ece`), the others' as 04 scored them (nothing of theirs is fitted on validation)."""
+    from .sweep import held_out_ece
+
+    if model == "student":
+        return held_out_ece(results)
+    return (metrics.get("validation") or {}).get("models", {}).get(model, {}).get("ece")
 
 
 def figure(results: list[Path], path: Path) -> Path:

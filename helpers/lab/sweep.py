@@ -19,10 +19,12 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from ..calibrate import held_out_validation_ece
 from ..errors import ConfigError, UserError
 from ..gate import final_checked, score_on_test
 from ..paths import RunPaths, atomic_path, read_json, resolve, run_name, write_json
 from ..run import notebooks, parse_overrides, resolve_parameters, run, same_work
+from ..student import TRAINING_FILE
 from ..tables import display_table
 
 CHOSEN_BY = ("validation accuracy of the student, mean over the seeds every variant ran (paired: a variant with "
@@ -44,7 +46,6 @@ def run_row(metrics: dict, gated: bool) -> dict:
     metrics), on test, with the references and the paired test."""
     validation = metrics.get("validation") or {"models": {}}
     return {"val_acc": validation["models"].get("student", {}).get("accuracy"),
-            "val_ece": validation["models"].get("student", {}).get("ece"),
             "val_teacher_acc": validation["models"].get("teacher", {}).get("accuracy"),
             **(test_row(metrics) if gated else dict.fromkeys(TEST_COLUMNS)), "n_val": validation.get("n"),
             "precision": (metrics.get("precision") or {}).get("student", {}).get("precision")}
@@ -101,12 +102,23 @@ def collect(runs: dict[tuple[str, int], tuple[Path, dict]]) -> pd.DataFrame:
         if status == "ok":
             metrics, gated = read_json(results / "metrics.json"), final_checked(results)
             refused += [results.name] if metrics.get("test_scored", True) and not gated else []
-            figures = {**run_row(metrics, gated), "minutes": run_minutes(results)}
+            figures = {**run_row(metrics, gated), "val_ece": held_out_ece(results),
+                       "minutes": run_minutes(results)}
         rows.append({"variant": variant, "seed": seed, "status": status, **figures})
     if refused:
         print(f"test figures left out of the table: {', '.join(refused)}: no final.json valid for the metrics.json "
               "(score them through the gate: --final)", file=sys.stderr)
     return pd.DataFrame(rows)
+
+
+def held_out_ece(results: Path) -> float | None:
+    """The student's validation ECE held out (`calibrate.held_out_validation_ece` of its training.json), or the
+    run's validation ECE where no map was fitted on validation; None where only an in-sample figure exists."""
+    training = RunPaths.of(str(results.parent.parent), results.name).student / TRAINING_FILE  # beside its results
+    record = read_json(training) if training.exists() else {}
+    fitted = (record.get("calibration") or {}).get("folded") or (record.get("self_calibration") or {}).get("kept")
+    validation = (read_json(results / "metrics.json").get("validation") or {}).get("models", {})
+    return held_out_validation_ece(record) if fitted else validation.get("student", {}).get("ece")
 
 
 def shared_seeds(per_run: pd.DataFrame) -> list[int]:
