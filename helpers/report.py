@@ -68,7 +68,7 @@ def results_markdown(metrics: dict, figures: list[str], ablation: pd.DataFrame |
     split, _, _, comparisons = headline(metrics)
     lines = [f"## Results of run {md_text(metrics['run_name'])}", "",
              f"{md_text(scored_on(metrics))}. Mapping: {md_text(metrics['mapping'])}. "
-             f"Precision: {md_text(precision_line(metrics))}.", "",
+             f"Number format: {md_text(precision_line(metrics))}.", "",
              *[f"**Note:** {md_text(note)}.\n" for note in metrics.get("notes", [])],
              headline_table(metrics).map(md_text).to_markdown(), "", ": Headline results {#tbl-headline}", ""]
     if comparisons:

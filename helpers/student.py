@@ -470,7 +470,7 @@ classify("A wonderful, moving film.", truncation=True)
 ## Evaluation
 
 {n_scored:,} IMDB {split} reviews ({md_text(metrics.get('test_sample', '') if split == 'test' else 'held out of IMDB train; the test split was not scored')}).
-Mapping to IMDB's binary labels: {metrics['mapping']}. Precision: {md_text(precision_line(metrics))}.
+Mapping to IMDB's binary labels: {metrics['mapping']}. Number format: {md_text(precision_line(metrics))}.
 Accuracy with its 95% bootstrap interval; ECE is the expected calibration error of p(positive).
 
 | model | accuracy (95% CI) | F1 | ECE |

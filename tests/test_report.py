@@ -120,7 +120,7 @@ def test_readme_results_section_is_written_from_the_runs(smoke_run):
     assert "40 test reviews" in text and "16 validation reviews" in text and "self-training rounds 1" in text
     student_ece = json.loads((results / "metrics.json").read_text())["models"]["student"]["ece"]
     assert "test ECE" in text and f"{student_ece:.4f}" in text  # what the calibration left, beside the accuracy
-    assert "Precision: scoring: teacher n/a, student fp32, gold_supervised fp32; training: student " in text
+    assert "Number format: scoring: teacher n/a, student fp32, gold_supervised fp32; training: student " in text
     assert "never fed a choice" not in text  # no claim the records do not back
     assert "python -m helpers.lab.readme --run smoke" in text
     readme = f"intro\n{START}\nold\n{END}\nrest\n"
