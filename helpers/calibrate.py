@@ -250,6 +250,8 @@ def held_out_validation_ece(training: dict) -> float | None:
     the fold's cross-fitted figure, else the ECE of the reviews a fold was tried on (nothing fitted on them), else
     self-calibration's held-out half; None where the record cannot say (an older record's figures were in-sample)."""
     fold, relearned = training.get("calibration") or {}, training.get("self_calibration") or {}
+    if relearned and "skipped" not in relearned and "kept" not in relearned:
+        return None  # relearned before this rule: its map was fitted on every validation review
     if fold.get("folded"):
         return fold["ece_validation_after"] if "ece_validation_after_in_sample" in fold else None
     if "ece_validation_before" in fold:

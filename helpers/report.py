@@ -102,8 +102,19 @@ def stage(paths: RunPaths) -> Path:
         shutil.copytree(readme_figures, report / "results" / "readme")
     shutil.copytree(paths.figures, report / "figures")
     figures = [name for name in FIGURES if (report / "figures" / name).exists()]
-    (report / "_results.md").write_text(results_markdown(read_json(metrics_file), figures, ablation_table(paths)))
+    (report / "_results.md").write_text(results_markdown(gate_noted(paths), figures, ablation_table(paths)))
     return report
+
+
+def gate_noted(paths: RunPaths) -> dict:
+    """The run's metrics, with a note when their test figures passed no gate (no final.json valid for them)."""
+    from .gate import final_checked
+
+    metrics = read_json(paths.results / "metrics.json")
+    if metrics.get("test_scored", True) and not final_checked(paths.results):
+        metrics["notes"] = [*metrics.get("notes", []), "ungated: these test figures passed no gate (no final.json "
+                            "valid for this metrics.json; `python -m helpers.run --final` makes a gated run)"]
+    return metrics
 
 
 def notebook_title(stem: str) -> str:
@@ -350,7 +361,7 @@ def publish(workdir: str, run_name: str) -> Path:
         if done.returncode != 0:
             raise UserError(f"quarto render failed: {done.stderr.strip().splitlines()[-1:]}")
         return report / "_book" / "index.html"
-    index = static_html(report, read_json(paths.results / "metrics.json"), ablation_table(paths))
+    index = static_html(report, gate_noted(paths), ablation_table(paths))
     print(f"quarto not found on PATH: wrote a static HTML report instead (install Quarto for the book): {index}")
     return index
 

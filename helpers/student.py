@@ -120,7 +120,8 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
     device = pick_device(config.device)
     mixed = training_precision(config.train_precision, device)
     _fresh_checkpoints(checkpoints, {"student": student, "identity": model_identity(student),
-                                     "targets": targets_key(rows), "train": asdict(config), "precision": mixed})
+                                     "targets": targets_key(rows), "train": asdict(config), "precision": mixed,
+                                     "device": device_name(device), "libraries": cache.libraries()})
     set_seed(config.seed)
     tokenizer = from_pretrained(AutoTokenizer, student, "student")
     with quiet_transformers():  # a fresh classification head is expected, not worth a warning

@@ -105,9 +105,10 @@ def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.
     if settings.get("self_calibration"):  # a second relearning would fit the map to what the first one learned
         print("self-calibration: the saved student has been through it already; rerun its training to do it again")
         return settings["self_calibration"]
-    if len(validation) < min_reviews:
-        print(f"self-calibration skipped: {len(validation)} validation reviews, fewer than {min_reviews}")
-        return {"skipped": f"{len(validation)} validation reviews, fewer than {min_reviews}"}
+    if len(validation) // 2 < min_reviews:  # the map is fitted on one half and judged on the other
+        why = f"{len(validation)} validation reviews: halves of fewer than {min_reviews}"
+        print(f"self-calibration skipped: {why}")
+        return {"skipped": why}
     start = trained_student(paths, settings)
     student = SavedStudent(start, p["device"], p.get("eval_batch_size", 0), paths.cache)
     verdict = student.settle(p.get("precision", "fp32"), validation, p.get("precision_check_reviews", MIN_CHECK_REVIEWS))
@@ -317,6 +318,7 @@ def ceiling_key(student: str, rows: pd.DataFrame, validation: pd.DataFrame, conf
     from dataclasses import asdict
 
     from . import cache
+    from .inference import device_name
     from .models import model_identity, pick_device
     from .precision import training_precision
 
@@ -325,6 +327,7 @@ def ceiling_key(student: str, rows: pd.DataFrame, validation: pd.DataFrame, conf
     return cache.key({"rows": targets_key(rows), "student": student, "identity": model_identity(student),
                       "epoch_eval": cache.texts_key(epoch_eval["text"].tolist()) if config.eval_each_epoch else None,
                       "recipe": recipe, "world_size": rank_and_world()[1], "libraries": cache.libraries(),
+                      "device": device_name(pick_device(config.device)),
                       "train_precision": training_precision(config.train_precision, pick_device(config.device))})
 
 

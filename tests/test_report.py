@@ -27,6 +27,11 @@ def test_report_index_shows_headline_table_and_every_figure(browser, smoke_run):
     assert (results / "report_index.png").stat().st_size > 10_000
 
 
+def test_a_plain_runs_report_says_its_test_figures_passed_no_gate(smoke_run):
+    _, results = smoke_run
+    assert "ungated: these test figures passed no gate" in (results / "report" / "html" / "index.html").read_text()
+
+
 def test_every_chapter_opens_with_its_figures(browser, smoke_run):
     _, results = smoke_run
     for chapter in sorted((results / "report" / "html").glob("0*.html")):

@@ -4,6 +4,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -325,8 +326,19 @@ def test_run_final_makes_a_gated_run_and_keeps_it(tmp_path, capsys):
     validated = json.loads((results / "metrics_validation.json").read_text())
     assert validated["test_scored"] is False and validated["validation"] == metrics["validation"]
     assert [s["notebook"] for s in record["steps"]][:2] == ["01_load", "03_train_student"]  # 01, 03 run once
+    assert "ungated" not in Path(record["report"]).read_text()  # published again once final.json was written
     capsys.readouterr()
     assert main(command) == 0  # already gated with these parameters: nothing rerun
     assert "already scored on test through the gate" in capsys.readouterr().out and final_checked(results)
+    from helpers import run as runner
+
+    parameters = runner.resolve_parameters("smoke", record["parameters"])
+    assert runner.gated_already(results, parameters)
+    here = runner.environment
+    runner.environment = lambda: {**here(), "git_commit": "another commit"}
+    try:  # gated by other code: not kept
+        assert not runner.gated_already(results, parameters)
+    finally:
+        runner.environment = here
     assert main([*command, "--steps", "04"]) == 1
     assert capsys.readouterr().err.startswith("error: --final runs every notebook")

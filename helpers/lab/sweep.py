@@ -116,7 +116,9 @@ def held_out_ece(results: Path) -> float | None:
     run's validation ECE where no map was fitted on validation; None where only an in-sample figure exists."""
     training = RunPaths.of(str(results.parent.parent), results.name).student / TRAINING_FILE  # beside its results
     record = read_json(training) if training.exists() else {}
-    fitted = (record.get("calibration") or {}).get("folded") or (record.get("self_calibration") or {}).get("kept")
+    relearned = record.get("self_calibration") or {}
+    fitted = (record.get("calibration") or {}).get("folded") or (relearned and "skipped" not in relearned
+                                                                 and relearned.get("kept", True))
     validation = (read_json(results / "metrics.json").get("validation") or {}).get("models", {})
     return held_out_validation_ece(record) if fitted else validation.get("student", {}).get("ece")
 
