@@ -41,12 +41,12 @@ def score_on_test(profile: str, results: Path, params: dict, execute: Callable) 
     check_weights(paths, params, metrics)
     check_precision(paths, params, metrics)
     teacher = read_json(paths.data / "teacher.json")
-    execute(profile, {**params, "score_test": True}, steps=["02"])  # a validated run never annotated test
+    execute(profile, {**params, "score_test": True}, steps=["02"], pass_="gate")  # a validated run never annotated test
     if read_json(paths.data / "teacher.json") != teacher:
         raise UserError(f"{params['run_name']}: 02 annotated test with another teacher than the one validated "
                         f"(data/{params['run_name']}/teacher.json changed): validate it again; no student scored test")
     write_json(metrics, results / VALIDATED)
-    execute(profile, {**params, "score_test": True, "reuse_predictions": False},  # every figure compared is recomputed
+    execute(profile, {**params, "score_test": True, "reuse_predictions": False}, pass_="gate",  # every figure compared is recomputed
             steps=["04"])
     accept(results, params, metrics)
 

@@ -220,8 +220,9 @@ def environment() -> dict:
     }
 
 
-def run(profile: str, overrides: dict | None = None, steps: list[str] | None = None) -> Path:
-    """Execute the notebooks for `profile` (+ overrides), then publish the report; return the results folder."""
+def run(profile: str, overrides: dict | None = None, steps: list[str] | None = None, pass_: str | None = None) -> Path:
+    """Execute the notebooks for `profile` (+ overrides), then publish the report; return the results folder.
+    `pass_` names a second pass over some steps (the gate's): run.json keeps every earlier step beside them."""
     chosen = chosen_notebooks(steps)
     declared = {nb.stem: declared_parameters(nb) for nb in notebooks()}
     params = resolve_parameters(profile, overrides, declared)
@@ -232,7 +233,7 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
     if needs_hub(params):
         go_offline_if_hub_unreachable()  # kernels inherit it: fail in seconds, not after minutes of retries
     record = {"profile": profile, "parameters": params, "started": _now(), **environment(),
-              "steps": _earlier_steps(paths, params, chosen)}
+              "steps": _earlier_steps(paths, params, chosen, pass_)}
     print(f"run {params['run_name']!r} ({profile}) -> {paths.results}", flush=True)
     with tempfile.TemporaryDirectory(prefix="papermill-kernels-") as private:
         IPCKernelManager.socket_dir = private
@@ -240,7 +241,7 @@ def run(profile: str, overrides: dict | None = None, steps: list[str] | None = N
         with kernel_environment({PROGRESS_FILE: str(relay.path), **QUIET_ENVIRONMENT}):
             relay.start()
             try:
-                _execute(chosen, declared, params, paths, record, relay)
+                _execute(chosen, declared, params, paths, record, relay, pass_)
             finally:
                 relay.stop()
     record["precision_used"] = precision_used(paths)
@@ -307,7 +308,7 @@ def kernel_environment(variables: dict):
 
 
 def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, record: dict,
-             relay: ProgressRelay) -> None:
+             relay: ProgressRelay, pass_: str | None = None) -> None:
     """Run `chosen` notebooks in order, recording each step in run.json; a failure names notebook and cell."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -318,7 +319,7 @@ def _execute(chosen: list[Path], declared: dict, params: dict, paths: RunPaths, 
         relay.clear()
         print(f"[{i}/{len(chosen)}] {nb.stem} ...", flush=True)
         start = time.perf_counter()
-        step = {"notebook": nb.stem, "executed": str(out)}
+        step = {"notebook": nb.stem, "executed": str(out), **({"pass": pass_} if pass_ else {})}
         try:
             papermill.execute_notebook(str(nb), str(out), kernel_name="python3", cwd=str(NOTEBOOK_DIR),
                                        parameters={k: v for k, v in params.items() if k in declared[nb.stem]},
@@ -358,14 +359,16 @@ def work_differences(recorded: dict, params: dict) -> list[str]:
                   if k not in NOT_THE_WORK and recorded.get(k, missing) != params.get(k, missing))
 
 
-def _earlier_steps(paths: RunPaths, params: dict, chosen: list[Path]) -> list[dict]:
+def _earlier_steps(paths: RunPaths, params: dict, chosen: list[Path], pass_: str | None = None) -> list[dict]:
     """Steps of this run recorded earlier with parameters that make the same artifacts, which this call does not
-    redo (so scoring a validated run on test with `--steps 04` keeps the record of its training)."""
+    redo (so scoring a validated run on test with `--steps 04` keeps the record of its training); a named pass (the
+    gate's) redoes only its own earlier steps, so a gated run records its validation pass and the gate's."""
     record_file = paths.results / "run.json"
     if not record_file.exists() or not same_work(read_json(record_file).get("parameters", {}), params):
         return []
     redo = {nb.stem for nb in chosen} | {"report"}
-    return [step for step in read_json(record_file).get("steps", []) if step["notebook"] not in redo]
+    return [step for step in read_json(record_file).get("steps", [])
+            if step["notebook"] not in redo or step["notebook"] != "report" and step.get("pass") != pass_]
 
 
 def _now() -> str:

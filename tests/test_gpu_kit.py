@@ -21,6 +21,9 @@ def test_the_cut_unlabeled_split_draws_what_the_full_one_draws(tmp_path):
     assert not cut_train[:3].any()
     assert set(cut["test"]["text"]) == set(train["text"][:3]) | {test["text"][0]}  # what the cross-split rule needs
     check(tmp_path, cut, [42, 43], 10, 10, 20)  # raises if any draw differed
+    with_dev = reduced(tmp_path, [42, 43], 10, 10, 20, n_dev=6)  # the offline profile draws a development split
+    check(tmp_path, with_dev, [42, 43], 10, 10, 20, n_dev=6)  # its reviews too are the full data's
+    assert with_dev["train"]["text"].str.startswith("placeholder").sum() < cut_train.sum()
 
 
 def imdb_folders(mini_imdb, folder):
@@ -41,7 +44,7 @@ def imdb_folders(mini_imdb, folder):
     return csv, acl
 
 
-KIT = ["--seeds", "42", "--n-train", "10", "--n-val", "10", "--n-unlabeled", "20"]
+KIT = ["--seeds", "42", "--n-train", "10", "--n-val", "10", "--n-unlabeled", "20", "--n-dev", "0"]
 
 
 def test_the_kit_reads_csv_and_aclimdb_data_and_makes_its_out_folder(mini_imdb, tmp_path):

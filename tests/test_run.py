@@ -325,7 +325,10 @@ def test_run_final_makes_a_gated_run_and_keeps_it(tmp_path, capsys):
     assert final_checked(results) and metrics["test_scored"] and metrics["n_test"] == 20
     validated = json.loads((results / "metrics_validation.json").read_text())
     assert validated["test_scored"] is False and validated["validation"] == metrics["validation"]
-    assert [s["notebook"] for s in record["steps"]][:2] == ["01_load", "03_train_student"]  # 01, 03 run once
+    passes = [(s["notebook"], s.get("pass")) for s in record["steps"]]
+    assert passes == [("01_load", None), ("02_teacher_annotate", None), ("03_train_student", None),  # validation
+                      ("04_evaluate_plot", None), ("02_teacher_annotate", "gate"), ("04_evaluate_plot", "gate"),
+                      ("report", None)], passes  # both passes recorded: a gated run's minutes are all of them
     assert "ungated" not in Path(record["report"]).read_text()  # published again once final.json was written
     capsys.readouterr()
     assert main(command) == 0  # already gated with these parameters: nothing rerun

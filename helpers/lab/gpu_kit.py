@@ -24,15 +24,17 @@ from ..data import draw_samples, load_split
 from ..errors import UserError
 
 
-def reduced(full: Path, seeds: list[int], n_train: int, n_val: int, n_unlabeled: int) -> dict[str, pd.DataFrame]:
+def reduced(full: Path, seeds: list[int], n_train: int, n_val: int, n_unlabeled: int,
+            n_dev: int = 0) -> dict[str, pd.DataFrame]:
     """The three splits cut as the module says, for draws of `n_unlabeled` or fewer with `seeds`; `full` is any
     data_dir the project reads (Parquet, CSV or aclImdb/), read as the draws read it (the duplicate rule applied)."""
     read = lambda split: load_split(split, str(full))[["text", "label"]]
     train, test, unlabeled = read("train"), read("test"), read("unsupervised")
     drawn = {"train": set(), "unsupervised": set()}
     for seed in seeds:
-        samples = draw_samples(n_train, n_val, 0, n_unlabeled, seed, str(full))[0]
-        drawn["train"] |= set(samples["train"]["text"]) | set(samples["validation"]["text"])
+        samples = draw_samples(n_train, n_val, 0, n_unlabeled, seed, str(full), n_dev=n_dev)[0]
+        drawn["train"] |= set(samples["train"]["text"]) | set(samples["validation"]["text"]) | set(
+            samples.get("development", pd.DataFrame(columns=["text"]))["text"])
         drawn["unsupervised"] |= set(samples["unsupervised"]["text"])
     return {"train": placeholders(train, "train", drawn["train"] | set(test["text"])),
             "unsupervised": placeholders(unlabeled, "unlabeled",
@@ -48,15 +50,16 @@ def placeholders(split: pd.DataFrame, name: str, needed: set[str]) -> pd.DataFra
     return cut
 
 
-def check(full: Path, cut: dict[str, pd.DataFrame], seeds: list[int], n_train: int, n_val: int, n_unlabeled: int) -> None:
+def check(full: Path, cut: dict[str, pd.DataFrame], seeds: list[int], n_train: int, n_val: int, n_unlabeled: int,
+          n_dev: int = 0) -> None:
     """Refuse unless every planned draw from the cut data is the full data's, review for review."""
     with tempfile.TemporaryDirectory() as folder:
         for split, frame in cut.items():
             frame.to_parquet(Path(folder) / f"{split}.parquet", index=False)
         for seed in seeds:
-            ours = draw_samples(n_train, n_val, 0, n_unlabeled, seed, folder)[0]
-            theirs = draw_samples(n_train, n_val, 0, n_unlabeled, seed, str(full))[0]
-            for split in ("validation", "train", "unsupervised"):
+            ours = draw_samples(n_train, n_val, 0, n_unlabeled, seed, folder, n_dev=n_dev)[0]
+            theirs = draw_samples(n_train, n_val, 0, n_unlabeled, seed, str(full), n_dev=n_dev)[0]
+            for split in ("validation", "train", "unsupervised", *(["development"] if n_dev else [])):
                 if ours[split]["text"].tolist() != theirs[split]["text"].tolist():
                     raise UserError(f"the cut data draws another {split} sample for seed {seed}: not written")
 
@@ -79,12 +82,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n-train", type=int, default=2000)
     parser.add_argument("--n-val", type=int, default=2000)
     parser.add_argument("--n-unlabeled", type=int, default=6000, help="the most unlabeled reviews a planned run draws")
+    parser.add_argument("--n-dev", type=int, default=2000, help="the development reviews a planned run draws (0: none)")
     parser.add_argument("--out", default=".gpu", help="folder for the kit (made if missing)")
     args = parser.parse_args(argv)
     full = Path(args.data_dir)
     try:
-        cut = reduced(full, args.seeds, args.n_train, args.n_val, args.n_unlabeled)
-        check(full, cut, args.seeds, args.n_train, args.n_val, args.n_unlabeled)
+        cut = reduced(full, args.seeds, args.n_train, args.n_val, args.n_unlabeled, args.n_dev)
+        check(full, cut, args.seeds, args.n_train, args.n_val, args.n_unlabeled, args.n_dev)
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

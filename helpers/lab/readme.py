@@ -124,7 +124,7 @@ def headline(results: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
                 "accuracy difference": spread([c["difference"] for c in found]),
                 "95% paired-bootstrap CI per seed": "; ".join("{:+.3f} to {:+.3f}".format(*c["difference_ci95"]) for c in found),
                 "McNemar exact p per seed": "; ".join(f"{c['mcnemar_p']:.1e}" for c in found)}
-    steps = pd.DataFrame([{s["notebook"]: s["seconds"] for s in r["steps"]} for r in records])
+    steps = pd.DataFrame([step_seconds(r) for r in records])
     facts = {"seeds": [r["parameters"]["seed"] for r in records], "n_test": metrics[0]["n_test"],
              "n_val": (metrics[0].get("validation") or {}).get("n", 0), "profile": records[0]["profile"],
              "device": records[0]["device"], "dates": sorted({r.get("finished", r["started"])[:10] for r in records}),
@@ -145,6 +145,14 @@ def teacher_record(results: Path) -> dict | None:
         return read_json(paths.data / "teacher.json")
     training = paths.student / "training.json"
     return read_json(training).get("teacher") if training.exists() else None
+
+
+def step_seconds(record: dict) -> dict:
+    """Seconds per notebook in a run.json, both passes of a gated run summed (validation, then the gate's)."""
+    seconds: dict = {}
+    for step in record["steps"]:
+        seconds[step["notebook"]] = seconds.get(step["notebook"], 0) + (step.get("seconds") or 0)
+    return seconds
 
 
 def validation_ece(results: Path, metrics: dict, model: str) -> float | None:
