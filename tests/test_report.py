@@ -176,13 +176,15 @@ def test_readme_averages_runs_of_one_recipe_only(tmp_path):
     from helpers.lab.readme import runs_of
 
     recipe = {"teacher_sources": "vader_sentences,zeroshot,rating", "learning_rate": 5e-5, "score_test": True}
-    for name, changes in (("s42", {"seed": 42}), ("s43", {"seed": 43, "data_dir": "/elsewhere"}),
-                          ("lr", {"seed": 44, "learning_rate": 1e-4})):
+    for name, changes in (("s42", {"seed": 42}), ("s43", {"seed": 43}), ("lr", {"seed": 44, "learning_rate": 1e-4}),
+                          ("cut", {"seed": 45, "data_dir": "/the/gpu/kit's/cut"})):
         write_json({"parameters": {**recipe, "run_name": name, **changes}}, tmp_path / "results" / name / "run.json")
     folders, chosen, left_out = runs_of(str(tmp_path), None, ["s42", "s43"])
     assert [f.name for f in folders] == ["s42", "s43"] and chosen is None and left_out == []
     with pytest.raises(UserError, match="differ in learning_rate, not only the seed"):
         runs_of(str(tmp_path), None, ["s42", "s43", "lr"])
+    with pytest.raises(UserError, match="differ in data_dir"):  # the kit's cut data is another recipe's data
+        runs_of(str(tmp_path), None, ["s42", "cut"])
 
 
 def test_chapter_04_says_which_split_each_figure_reads(smoke_run):
