@@ -9,7 +9,8 @@ RUN_NAME = f"xss{PAYLOAD}"
 
 @pytest.fixture(scope="module")
 def hostile_run(tmp_path_factory, mini_imdb):
-    """The smoke profile on mini_imdb whose every test review starts with the payload, under a hostile run name."""
+    """The smoke profile on mini_imdb whose every train and test review starts with the payload (the development
+    split, where 04 shows its excerpts, is drawn from train), under a hostile run name."""
     from conftest import OTHER_REVIEWS
 
     from helpers.run import run
@@ -17,7 +18,7 @@ def hostile_run(tmp_path_factory, mini_imdb):
     data = tmp_path_factory.mktemp("hostile_data")
     for split in ("train", "test", "unsupervised"):
         frame = pd.read_csv(mini_imdb / f"{split}.csv")
-        if split == "test":
+        if split in ("train", "test"):
             frame["text"] = PAYLOAD + " " + frame["text"]
         frame.to_csv(data / f"{split}.csv", index=False)
     other = pd.read_csv(OTHER_REVIEWS)
@@ -41,7 +42,7 @@ def test_no_payload_runs_in_any_report_page(browser, hostile_run):
         assert browser.execute_script("return document.querySelectorAll('img[src=x]').length") == 0, page.name
     browser.get((results / "report" / "html" / "04_evaluate_plot.html").as_uri())
     text = browser.find_element("tag name", "body").text
-    assert text.count("<img src=x onerror=") >= 8  # the disagreement excerpts show the payload as text
+    assert text.count("<img src=x onerror=") >= 1  # the disagreement excerpts (16 development reviews) show it as text
     assert "XSS-" not in browser.title
 
 
