@@ -45,6 +45,9 @@ class TrainConfig:
     max_length: int = field(default=256, metadata={"help": "tokens kept per review"})
     truncation: str = field(default="head", metadata={"help": "'head', or 'head_tail': first head_tokens + last tokens"})
     head_tokens: int = field(default=128, metadata={"help": "tokens kept from the start with head_tail"})
+    read_max_length: int = field(default=0, metadata={
+        "help": "tokens the trained student reads per review when it scores (cut as `truncation` says); 0: max_length. "
+                "Scoring only: training reads max_length"})
     distill_loss: str = field(default="hard", metadata={"help": "'hard' (CE on argmax), 'soft' (KD at T), 'mixed'"})
     temperature: float = field(default=2.0, metadata={"help": "softmax temperature T of the soft loss"})
     alpha: float = field(default=0.5, metadata={"help": "weight of the soft loss when distill_loss is 'mixed'"})
@@ -120,7 +123,7 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
     device = pick_device(config.device)
     mixed = training_precision(config.train_precision, device)
     _fresh_checkpoints(checkpoints, {"student": student, "identity": model_identity(student),
-                                     "targets": targets_key(rows), "train": asdict(config), "precision": mixed,
+                                     "targets": targets_key(rows), "train": training_settings(config), "precision": mixed,
                                      "device": device_name(device), "libraries": cache.libraries()})
     set_seed(config.seed)
     tokenizer = from_pretrained(AutoTokenizer, student, "student")
@@ -174,6 +177,16 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
     trainer.train_precision = mixed
     trainer.batch_size_used = trainer._train_batch_size  # auto_find_batch_size may have halved it
     return trainer
+
+
+def training_settings(config: TrainConfig) -> dict:
+    """What the training itself depends on: the config without how the trained student later reads reviews."""
+    return {name: value for name, value in asdict(config).items() if name != "read_max_length"}
+
+
+def read_length(settings: dict) -> int:
+    """Tokens a saved student reads per review when it scores: `read_max_length`, else what it was trained on."""
+    return settings.get("read_max_length") or settings["max_length"]
 
 
 def tf32_available(device) -> bool:
@@ -254,7 +267,8 @@ class SavedStudent:
     def identity(self) -> dict:
         """What the precision verdict depends on, besides the device: the weights and how reviews are read."""
         return {"weights": self.weights, "batch_size": self.batch_size,
-                **{k: self.settings[k] for k in ("max_length", "truncation", "head_tokens")}}
+                "max_length": read_length(self.settings), "truncation": self.settings["truncation"],
+                "head_tokens": self.settings["head_tokens"]}
 
     def settle(self, requested: str, check: pd.DataFrame | None = None, min_reviews: int = MIN_CHECK_REVIEWS) -> dict:
         """Fix the precision every later `predict` uses: `requested`, or for `auto` the verdict of
@@ -293,7 +307,7 @@ class SavedStudent:
         """Class probabilities per text at `precision`."""
         if precision not in self._runnable:
             self._runnable[precision] = at_precision(self.model, precision)
-        return predict_proba(self._runnable[precision], self.tokenizer, list(texts), self.settings["max_length"],
+        return predict_proba(self._runnable[precision], self.tokenizer, list(texts), read_length(self.settings),
                              self.batch_size, progress_bar, self.settings["truncation"], self.settings["head_tokens"],
                              precision=precision)
 
@@ -363,7 +377,7 @@ def save_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -
 def stage_student(trainer, folder: Path, config: TrainConfig, provenance: dict) -> Path:
     """Save the trainer's model and tokenizer, with `training.json`, into the staging folder of `folder` (emptied
     first) and return it: a complete student that `swap_in` can put in `folder`'s place."""
-    trainer.processing_class.model_max_length = config.max_length  # pipeline(truncation=True) then cuts here
+    trainer.processing_class.model_max_length = read_length(asdict(config))  # pipeline(truncation=True) cuts here
     recover_student(folder)
     staging = staging_folder(folder)
     if is_main():
@@ -482,7 +496,7 @@ Accuracy with its 95% bootstrap interval; ECE is the expected calibration error 
 
 Trained on movie reviews labelled by a teacher that makes systematic errors; IMDB has no neutral class: read
 p(neutral) + p(positive) as p(positive) (a calibrated student with two scales puts the reviews it is only mildly sure
-are positive under "neutral"). With `truncation=True`, `pipeline` reads the first {settings['max_length']}
+are positive under "neutral"). With `truncation=True`, `pipeline` reads the first {read_length(settings)}
 tokens; the project's own inference uses `{settings['truncation']}` truncation.
 """
     if is_main():

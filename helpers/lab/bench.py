@@ -270,6 +270,7 @@ def bench_cpu_scoring(config: BenchConfig, workdir: Path) -> dict:
     from ..inference import at_precision, native_precisions
     from ..metrics import to_binary
     from ..precision import MIN_SPEEDUP, decide, judge
+    from ..student import read_length
     from ..timing import clearly_faster
 
     folder = Path(config.student) if config.student else newest_student(workdir)
@@ -278,7 +279,7 @@ def bench_cpu_scoring(config: BenchConfig, workdir: Path) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(folder)
     model = AutoModelForSequenceClassification.from_pretrained(folder).eval()
     native = native_precisions(torch.device("cpu"))
-    ids = encode(tokenizer, texts, settings["max_length"], settings["truncation"], settings["head_tokens"])
+    ids = encode(tokenizer, texts, read_length(settings), settings["truncation"], settings["head_tokens"])
     runnable = {name: at_precision(model, name) for name in ["fp32", *native]}
     for name, m in runnable.items():  # warm-up: kernels and packed weights, on a short slice
         predict_ids(m, tokenizer, ids[:32], precision=name)

@@ -154,8 +154,10 @@ def check_teacher(paths: RunPaths, teacher, validation: pd.DataFrame) -> None:
 def truncation_record(texts: pd.Series, gold: np.ndarray, probs: dict[str, np.ndarray], student) -> dict:
     """What truncation reads: accuracy per review-length bucket (words), and for reviews the student's window cuts
     (more tokens than its max_length) against those it reads whole, per model."""
+    from ..student import read_length
+
     tokens = np.array([len(ids) for ids in student.tokenizer(list(texts), verbose=False)["input_ids"]])
-    cut = tokens > student.settings["max_length"]
+    cut = tokens > read_length(student.settings)
     buckets = length_bucket(texts).to_numpy()
     by_length = {str(b): {"n": int((buckets == b).sum()),
                           **{name: round(float(np.mean(to_binary(p[buckets == b]) == gold[buckets == b])), 4)
@@ -163,7 +165,7 @@ def truncation_record(texts: pd.Series, gold: np.ndarray, probs: dict[str, np.nd
     by_window = {side: {"n": int(mask.sum()), **{name: round(float(np.mean(to_binary(p[mask]) == gold[mask])), 4)
                                                  for name, p in probs.items()}}
                  for side, mask in (("cut", cut), ("read whole", ~cut)) if mask.any()}
-    return {"window": {"max_length": student.settings["max_length"], "truncation": student.settings["truncation"],
+    return {"window": {"max_length": read_length(student.settings), "truncation": student.settings["truncation"],
                        "head_tokens": student.settings["head_tokens"], "share_cut": round(float(cut.mean()), 4)},
             "by_length_words": dict(sorted(by_length.items(), key=lambda kv: length_order(kv[0]))),
             "by_window": by_window}
