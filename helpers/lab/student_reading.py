@@ -21,7 +21,7 @@ from ..paths import write_json
 READINGS = {  # name -> (max_length, truncation, head_tokens)
     "as_trained_head_tail_256": (256, "head_tail", 128),
     "chunks_256": (256, "chunks", 128),
-    "head_tail_512": (512, "head_tail", 256),
+    "head_tail_512_h256": (512, "head_tail", 256),
 }
 
 
