@@ -237,6 +237,16 @@ def read_reviews(path) -> pd.DataFrame:
     return pd.read_csv(path, keep_default_na=False, dtype={"review_id": str, "text": str})
 
 
+def samples_summary(samples: dict[str, pd.DataFrame], drawn: pd.DataFrame) -> str:
+    """What 01 drew, in a sentence or two: each sample's size and balance, and what the no-shared-text rule removed."""
+    sizes = ", ".join(f"{len(frame):,} {name}" for name, frame in samples.items() if len(frame))
+    labelled = {name: frame for name, frame in samples.items() if len(frame) and name != "unsupervised"}
+    positive = ", ".join(f"{name} {frame['label'].mean():.0%}" for name, frame in labelled.items())
+    dropped = int(drawn.filter(like="dropped").to_numpy().sum())
+    return (f"Drew {sizes} reviews. Share positive: {positive}. "
+            f"The rule that no text sits in two samples dropped {dropped:,} reviews.")
+
+
 def label_counts(frames: dict[str, pd.DataFrame]) -> pd.DataFrame:
     """Reviews per split and label, for showing what was sampled."""
     table = pd.DataFrame({name: frame["label"].map(LABELS).fillna("unlabeled").value_counts()

@@ -116,6 +116,18 @@ def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: 
     return rows
 
 
+def targets_preview(rows: pd.DataFrame, n: int = 6, seed: int = 42, width: int = 90) -> pd.DataFrame:
+    """A seeded handful of training rows as a reader sees them: the review's start, the label the student learns,
+    the teacher's probabilities behind it and the row's weight."""
+    shown = rows.sample(min(n, len(rows)), random_state=seed)
+    probs = np.stack(shown["teacher_probs"].to_numpy())
+    return pd.DataFrame({"review (start)": shown["text"].str.slice(0, width) + "...",
+                         "learns": [CLASSES[i] for i in shown["labels"]],
+                         **{f"teacher p({name})": probs[:, i].round(3) for i, name in enumerate(CLASSES)
+                            if probs[:, i].any()},
+                         "weight": shown["weight"].round(2)}).reset_index(drop=True)
+
+
 def distillation_loss(logits: torch.Tensor, labels: torch.Tensor, teacher_probs: torch.Tensor | None,
                       temperature: float = 2.0, alpha: float = 0.5, weights: torch.Tensor | None = None,
                       hard: torch.Tensor | None = None) -> torch.Tensor:

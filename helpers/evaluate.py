@@ -10,7 +10,8 @@ import numpy as np
 import pandas as pd
 
 from .calibrate import calibration_metrics
-from .metrics import MAPPINGS, binary_positive_probability, collapse_notes, compare_models, majority_probs, score
+from .metrics import (MAPPINGS, binary_positive_probability, collapse_notes, compare_models, majority_probs,
+                      reliability_bins, score)
 from .paths import RunPaths
 from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .student import SavedStudent
@@ -117,16 +118,6 @@ def diagnostic_metrics(diagnostic: DiagnosticSet) -> dict:
     if any(column.startswith(SOURCE_PREFIX) for column in diagnostic.frame):
         record.update(sources=source_metrics(diagnostic.frame), source_agreement=source_agreement(diagnostic.frame))
     return record
-
-
-def reliability_bins(gold: np.ndarray, p_positive: np.ndarray, bins: int = 10) -> list[dict]:
-    """Predicted p(positive) in `bins` equal-width bins: per non-empty bin, its mean prediction, the share truly
-    positive and the number of reviews (the reliability diagram's points)."""
-    frame = pd.DataFrame({"p": np.asarray(p_positive, dtype=float), "gold": np.asarray(gold)})
-    frame["bin"] = pd.cut(frame["p"], [i / bins for i in range(bins + 1)], include_lowest=True, labels=False)
-    grouped = frame.groupby("bin").agg(predicted=("p", "mean"), observed=("gold", "mean"), reviews=("p", "size"))
-    return [{"bin": f"{b / bins:.2g}-{(b + 1) / bins:.2g}", "predicted": float(row.predicted),
-             "observed": float(row.observed), "reviews": int(row.reviews)} for b, row in grouped.iterrows()]
 
 
 SOURCE_PREFIX = "source_"  # 02 writes each label source's normalised score in a column source_<name>

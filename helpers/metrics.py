@@ -192,3 +192,66 @@ def precision_line(metrics: dict, teacher: dict | None = None) -> str:
     line = ", ".join(shown) or "-"
     trained = metrics.get("training_precision") or {}
     return f"scoring: {line}; training: " + ", ".join(f"{n} {v}" for n, v in trained.items()) if trained else line
+
+
+def reliability_bins(gold: np.ndarray, p_positive: np.ndarray, bins: int = 10) -> list[dict]:
+    """Predicted p(positive) in `bins` equal-width bins: per non-empty bin, its mean prediction, the share truly
+    positive and the number of reviews (the reliability diagram's points)."""
+    frame = pd.DataFrame({"p": np.asarray(p_positive, dtype=float), "gold": np.asarray(gold)})
+    frame["bin"] = pd.cut(frame["p"], [i / bins for i in range(bins + 1)], include_lowest=True, labels=False)
+    grouped = frame.groupby("bin").agg(predicted=("p", "mean"), observed=("gold", "mean"), reviews=("p", "size"))
+    return [{"bin": f"{b / bins:.2g}-{(b + 1) / bins:.2g}", "predicted": float(row.predicted),
+             "observed": float(row.observed), "reviews": int(row.reviews)} for b, row in grouped.iterrows()]
+
+
+def top_fraction_accuracy(gold: np.ndarray, probs: np.ndarray, fractions=(0.1, 0.2, 0.4, 0.6, 0.8, 1.0)) -> dict:
+    """Accuracy (headline rule) of the most confident `fraction` of each predicted class, per fraction: what a
+    confidence filter that keeps the top of each class would hand the student."""
+    p_positive = binary_positive_probability(probs)
+    calls, confidence = (p_positive >= 0.5).astype(int), np.abs(p_positive - 0.5)
+    out = {}
+    for fraction in fractions:
+        keep = np.zeros(len(calls), dtype=bool)
+        for label in (0, 1):
+            members = np.flatnonzero(calls == label)
+            keep[members[np.argsort(-confidence[members], kind="stable")[:int(np.ceil(len(members) * fraction))]]] = True
+        out[fraction] = float(np.mean(calls[keep] == np.asarray(gold)[keep])) if keep.any() else float("nan")
+    return out
+
+
+def annotation_summary(annotated: dict[str, pd.DataFrame], prob_columns: list[str]) -> str:
+    """What 02's teacher said, in a few sentences: its labels over the pool and its accuracy on the labelled splits
+    that are not test (a diagnostic: test is scored in 04 only)."""
+    pool = pd.concat([annotated[s] for s in ("train", "unsupervised") if len(annotated.get(s, []))])
+    shares = pool["teacher_label"].value_counts(normalize=True)
+    text = (f"The teacher labelled {len(pool):,} pool reviews: "
+            + ", ".join(f"{shares.get(name, 0):.0%} {name}" for name in CLASSES) + ".")
+    for split in ("validation", "development"):
+        frame = annotated.get(split)
+        if frame is not None and len(frame):
+            probs = frame[prob_columns].to_numpy()
+            top = top_fraction_accuracy(frame["label"].to_numpy(), probs, (0.4,))[0.4]
+            text += (f" On the {len(frame):,} {split} reviews it is right on {accuracy_score(frame['label'], to_binary(probs)):.1%}"
+                     f", and on its most confident 40% of each class on {top:.1%}.")
+    return text
+
+
+def headline_summary(metrics: dict) -> str:
+    """What 04 found, in a few sentences: student against teacher on the headline reviews, paired; on the reviews
+    that state no rating; the student's calibration error; the gold ceiling if it was trained."""
+    split, n, models, comparisons = headline(metrics)
+    student, teacher = models["student"], models["teacher"]
+    text = f"On the {n:,} {split} reviews the student is right on {student['accuracy']:.1%}, the teacher on {teacher['accuracy']:.1%}"
+    paired = comparisons.get("student - teacher")
+    if paired:
+        low, high = paired["difference_ci95"]
+        text += f": a paired difference of {paired['difference']:+.1%} (95% interval {low:+.1%} to {high:+.1%})"
+    text += f". The student's calibration error (ECE) there is {student['ece']:.3f}."
+    no_rating = metrics.get("no_stated_rating")
+    if no_rating and no_rating.get("models"):
+        rated = no_rating["models"]
+        text += (f" On the {no_rating['n']:,} that state no rating: student {rated['student']['accuracy']:.1%}, "
+                 f"teacher {rated['teacher']['accuracy']:.1%}.")
+    if "gold_supervised" in models:
+        text += f" The same student trained on the gold labels of the train sample: {models['gold_supervised']['accuracy']:.1%}."
+    return text

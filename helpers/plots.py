@@ -68,17 +68,18 @@ def confusion_matrices(models: dict, path: Path):
     return fig
 
 
-def reliability_diagram(bins: dict[str, list[dict]], path: Path, split: str | None):
-    """Observed share of positive reviews against predicted p(positive), per model, from `evaluate.reliability_bins`
-    on the `split` reviews; the diagonal is perfect."""
+def reliability_diagram(bins: dict[str, list[dict]], path: Path, split: str | None, palette: dict | None = None):
+    """Observed share of positive reviews against predicted p(positive), per model, from `metrics.reliability_bins`
+    on the `split` reviews; the diagonal is perfect. `palette`: a color per name (default: the models')."""
     if not bins:
         return no_diagnostics("reliability diagram")
     style()
     data = pd.concat([pd.DataFrame(rows).assign(model=name) for name, rows in bins.items()])
     fig, ax = plt.subplots(figsize=(5, 4.5))
     ax.plot([0, 1], [0, 1], ls="--", color="grey", lw=1, label="perfect calibration")
-    sns.lineplot(data, x="predicted", y="observed", hue="model", palette=MODEL_COLORS, marker="o", ax=ax)
-    sns.scatterplot(data, x="predicted", y="observed", hue="model", size="reviews", palette=MODEL_COLORS,
+    palette = palette or MODEL_COLORS
+    sns.lineplot(data, x="predicted", y="observed", hue="model", palette=palette, marker="o", ax=ax)
+    sns.scatterplot(data, x="predicted", y="observed", hue="model", size="reviews", palette=palette,
                     sizes=(20, 300), ax=ax, legend=False, alpha=0.5)
     ax.set(xlim=(0, 1), ylim=(0, 1), xlabel="predicted p(positive)", ylabel="share truly positive",
            title=f"Reliability on {split} (marker size: reviews per bin)")
@@ -94,8 +95,9 @@ def no_diagnostics(what: str) -> None:
 
 
 def training_curves(histories: dict, path: Path):
-    """Training loss per logged step and validation accuracy per epoch (scored on held-out train reviews, never
-    test), from the Trainer's log history; one line per training (student, each self-training round, ceiling)."""
+    """Training loss per logged step and validation accuracy during training (held-out train reviews, never test;
+    once per epoch or `evals_per_epoch` times), from the Trainer's log history; one line per training (student, each
+    self-training round, ceiling)."""
     style()
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
     colors = {"student": MODEL_COLORS["student"], "gold_supervised": MODEL_COLORS["gold_supervised"]}
@@ -108,7 +110,10 @@ def training_curves(histories: dict, path: Path):
             evals = frame.dropna(subset=["eval_accuracy"])
             acc_ax.plot(evals["epoch"], evals["eval_accuracy"], marker="o", label=name, color=colors.get(name))
     loss_ax.set(xlabel="step", ylabel="training loss", title="Training loss")
-    acc_ax.set(xlabel="epoch", ylabel="accuracy vs true labels", title="Validation accuracy after each epoch")
+    acc_ax.set(xlabel="epoch", ylabel="accuracy vs true labels", title="Validation accuracy during training")
+    if not acc_ax.lines:  # say so on the figure rather than leave an empty panel
+        acc_ax.text(0.5, 0.5, "not scored during training\n(eval_each_epoch: false)", ha="center", va="center",
+                    transform=acc_ax.transAxes, color="grey")
     for ax in (loss_ax, acc_ax):
         if ax.lines:
             ax.legend()
@@ -178,5 +183,65 @@ def speed_and_size(bench: dict, path: Path):
     speed_ax.set(xlabel="reviews / s", ylabel="", title=f"Throughput ({sizes['ratio']:.2f}x) on {bench['device']}")
     size_ax.set(xlabel="MB (fp32 weights)", ylabel="", yticklabels=[], title="Size")
     fig.tight_layout()
+    save(fig, path)
+    return fig
+
+
+def calibration_map(record: dict, path: Path):
+    """The map calibration folded into the student's head, drawn as probabilities: the trained student's
+    p(positive) against the calibrated one (the diagonal changes nothing). Every decision stays: the map crosses
+    0.5 where the diagonal does. None (and a line saying why) when nothing was folded."""
+    import numpy as np
+
+    from .calibrate import record_branches
+
+    if not record or not record.get("folded"):
+        print(f"no calibration map: {(record or {}).get('why', 'calibration is off (calibrate: false)')}")
+        return None
+    style()
+    d = np.linspace(-8, 8, 401)
+    trained = 1 / (1 + np.exp(-d))
+    mapped = 1 - 1 / (1 + sum(np.exp(a * d + b) for a, b in record_branches(record)))
+    fig, ax = plt.subplots(figsize=(4.6, 4.2))
+    ax.plot([0, 1], [0, 1], ls="--", color="#8C8C8C", label="no change")
+    ax.plot(trained, mapped, color=MODEL_COLORS["student"], label=f"folded map ({record['map']})")
+    ax.set(xlabel="trained student's p(positive)", ylabel="calibrated p(positive)", xlim=(0, 1), ylim=(0, 1),
+           title="What calibration does to the student's probabilities")
+    ax.legend(loc="upper left")
+    save(fig, path)
+    return fig
+
+
+def self_calibration_reliability(record: dict | None, path: Path):
+    """Reliability of the trained and the relearned student on the half of validation self-calibration's map never
+    saw (the record's bins); None (and a line saying why) when it did not run or predates the bins."""
+    if not record or "reliability_held_out_before" not in record:
+        why = ("it did not run (self_calibration_reviews: 0)" if not record else
+               f"it was skipped ({record['skipped']})" if "skipped" in record else "its record predates the figure")
+        print(f"no self-calibration figure: {why}")
+        return None
+    bins = {"trained student": record["reliability_held_out_before"],
+            "self-calibrated" + ("" if record["kept"] else " (not kept)"): record["reliability_held_out_after"]}
+    return reliability_diagram(bins, path, "the held-out half of validation",
+                               dict(zip(bins, (MODEL_COLORS["teacher"], MODEL_COLORS["student"]))))
+
+
+def accuracy_by_confidence(frames: dict[str, pd.DataFrame], prob_columns: list[str], path: Path):
+    """The teacher's accuracy on its most confident fraction of each class, per labelled split (never test): what
+    the confidence filter of 03 (`keep_top_fraction`) trades, cleaner labels against fewer and easier reviews."""
+    from .metrics import top_fraction_accuracy
+
+    frames = {name: frame for name, frame in frames.items() if len(frame)}
+    if not frames:
+        return no_diagnostics("accuracy by confidence")
+    style()
+    fractions = [f / 20 for f in range(1, 21)]
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for name, frame in frames.items():
+        accuracy = top_fraction_accuracy(frame["label"].to_numpy(), frame[prob_columns].to_numpy(), fractions)
+        ax.plot(fractions, list(accuracy.values()), marker="o", ms=3, label=f"{name} ({len(frame):,} reviews)")
+    ax.set(xlabel="most confident fraction of each teacher class kept", ylabel="teacher's accuracy on them",
+           title="The teacher is more often right where it is more sure", xlim=(0, 1.02))
+    ax.legend()
     save(fig, path)
     return fig

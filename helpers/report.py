@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import html
+import json
 import re
 import shutil
 import subprocess
@@ -29,7 +30,7 @@ FIGURES = {
     "teacher_vs_student_label_distribution.png": "How often teacher and student say negative, neutral, positive.",
     "confusion_matrices.png": "Confusion matrices (neutral counted as positive).",
     "reliability.png": "Reliability: predicted p(positive) against the share of truly positive reviews.",
-    "training_curves.png": "Training loss per step and validation accuracy after each epoch.",
+    "training_curves.png": "Training loss per step and validation accuracy during training.",
     "accuracy_by_length.png": "Accuracy by review length in words.",
     "agreement.png": "Teacher-student agreement on the 3-class labels.",
     "source_agreement.png": "Label sources: agreement of each pair where both speak, and each one's coverage.",
@@ -386,8 +387,8 @@ figcaption {{ color: #555; font-size: 0.95rem; }}
 {pager}
 <h1>Teacher-student sentiment distillation on IMDB</h1>
 <p class="sub">Run <code>{run}</code> &middot; {scored_on} &middot; precision: {precision}</p>
-<p>A large off-the-shelf sentiment model (the teacher) labels IMDB reviews; a small transformer (the student) is
-fine-tuned on those labels; both are scored against IMDB's own labels on the same test reviews.</p>
+<p>A teacher labels IMDB reviews; a small transformer, the student, is fine-tuned on those labels alone; both are
+scored against IMDB's own labels on the same test reviews.</p>
 <h2>Headline results</h2>
 {table}
 <p>Mapping: {mapping}. Accuracy intervals are 95% percentile bootstrap; ECE is the expected calibration error.</p>
@@ -413,14 +414,98 @@ fine-tuned on those labels; both are scored against IMDB's own labels on the sam
 """
 
 
+PUBLISHED = PROJECT_ROOT / "results" / "published"  # the run readers of the repository see without running it
+TEXT_SUFFIXES = {".ipynb", ".html", ".md", ".qmd", ".json", ".yml", ".bib", ".csv", ".txt"}
+
+
+def machine_paths(workdir: Path) -> list[tuple[str, str]]:
+    """(absolute path, what a reader sees instead), longest first: the run's workdir and the project become '.',
+    the folder holding the project '..' (where a sibling data folder such as ../shared/data/imdb lives)."""
+    pairs = {str(Path(workdir).resolve()): ".", str(PROJECT_ROOT): ".", str(PROJECT_ROOT.parent): ".."}
+    return sorted(pairs.items(), key=lambda pair: -len(pair[0]))
+
+
+def scrubbed(text: str, pairs: list[tuple[str, str]]) -> str:
+    """`text` with every machine path of `pairs` replaced (JSON-escaped slashes too)."""
+    for path, shown in pairs:
+        text = text.replace(path, shown).replace(path.replace("/", "\\/"), shown)
+    return text
+
+
+def publish_run(workdir: str, run_name: str, target: Path = PUBLISHED) -> Path:
+    """Copy a finished run's report (the book's sources with its executed notebooks, its figures and the static HTML
+    report) and its metrics.json and run.json into `target`, for readers of the repository: every machine path
+    becomes relative, Quarto's output folder is left out. Returns `target`."""
+    paths = RunPaths.of(workdir, run_name)
+    report = paths.results / "report"
+    if not (report / "html" / "index.html").exists() and not (report / "_book").exists():
+        raise UserError(f"{report} holds no rendered report: run the pipeline for run {run_name!r} first")
+    pairs = machine_paths(paths.workdir)
+    staging, aside = target.with_name(f".{target.name}.staging"), target.with_name(f".{target.name}.old")
+    for folder in (staging, aside):
+        shutil.rmtree(folder, ignore_errors=True)
+    shutil.copytree(report, staging, ignore=shutil.ignore_patterns("_book", ".quarto"))
+    for name in ("metrics.json", "run.json", "final.json"):
+        if (paths.results / name).exists():
+            shutil.copy(paths.results / name, staging / name)
+    for file in staging.rglob("*"):
+        if file.is_file() and file.suffix in TEXT_SUFFIXES:
+            file.write_text(scrubbed(file.read_text(), pairs))
+    if target.exists():  # the old copy goes only once the new one is complete
+        target.rename(aside)
+    staging.rename(target)
+    shutil.rmtree(aside, ignore_errors=True)
+    return target
+
+
+PARAMETERS_FILE = PROJECT_ROOT / DOCS / "_parameters.md"  # Method includes it; --parameters writes it
+
+
+def code(text: str) -> str:
+    """`text` as a Markdown code span that cannot break a table row."""
+    return "`" + str(text).replace("|", "\\|") + "`"
+
+
+def parameters_markdown(profile: str = "offline") -> str:
+    """Method's parameter reference, read from the notebooks' `parameters` cells: per notebook, each parameter with
+    its default there (what JupyterLab runs), its value in the main job's `profile`, and its comment."""
+    import papermill
+
+    from .run import load_profile, notebooks
+
+    main_job = load_profile(profile)
+    lines = ["<!-- written by python -m helpers.report --parameters, from the notebooks' parameters cells -->", ""]
+    for notebook in notebooks():
+        lines += [f"**{notebook_title(notebook.stem)}** (`notebooks/{notebook.name}`)", "",
+                  f"| parameter | notebook default | `{profile}` | what it does |", "|---|---|---|---|"]
+        for name, spec in papermill.inspect_notebook(str(notebook)).items():
+            value = code(json.dumps(main_job[name])) if name in main_job else "as the notebook"
+            lines.append(f"| `{name}` | {code(spec['default'])} | {value} | {md_text(spec['help'])} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m helpers.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", required=True, help="run name, e.g. offline")
+    parser.add_argument("--run", help="run name, e.g. offline")
+    parser.add_argument("--publish", action="store_true", help=f"copy the run's report, executed notebooks and metrics "
+                        f"to {PUBLISHED.relative_to(PROJECT_ROOT)}/ with machine paths made relative (after --run)")
+    parser.add_argument("--parameters", action="store_true", help=f"write Method's parameter reference "
+                        f"({PARAMETERS_FILE.relative_to(PROJECT_ROOT)}) from the notebooks' parameters cells")
     parser.add_argument("--workdir", default=".", help="folder holding results/ (default: the project root)")
     args = parser.parse_args(argv)
+    if args.parameters:
+        PARAMETERS_FILE.write_text(parameters_markdown())
+        print(f"wrote {PARAMETERS_FILE.relative_to(PROJECT_ROOT)}")
+        return 0
+    if not args.run:
+        parser.error("give --run <name> (or --parameters)")
     try:
+        if args.publish:
+            print(f"published: {publish_run(args.workdir, args.run)}")
+            return 0
         print(f"report: {publish(args.workdir, args.run)}")
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -121,7 +121,8 @@ def chosen_notebooks(steps: list[str] | None) -> list[Path]:
     return [nb for nb in notebooks() if nb in wanted]
 
 
-STUDENT_IGNORES = ("device", "eval_batch_size", "eval_each_epoch", "epoch_eval_reviews")  # do not change the weights
+STUDENT_IGNORES = ("device", "eval_batch_size", "eval_each_epoch", "epoch_eval_reviews",  # do not change the weights
+                   "evals_per_epoch")
 
 
 def check_student(paths: RunPaths, params: dict, declared_03: dict) -> None:

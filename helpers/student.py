@@ -59,6 +59,8 @@ class TrainConfig:
     eval_batch_size: int = field(default=64, metadata={"help": "reviews per evaluation batch (0: 64)"})
     eval_each_epoch: bool = field(default=True, metadata={"help": "score the validation reviews after each epoch"})
     epoch_eval_reviews: int = field(default=500, metadata={"help": "validation reviews scored per epoch (0: all)"})
+    evals_per_epoch: int = field(default=1, metadata={"help": "with eval_each_epoch: evenly spaced scorings of "
+                                                               "those reviews per epoch (the learning curve's points)"})
 
 
 def tokenized(tokenizer, rows: pd.DataFrame, config: TrainConfig):
@@ -146,7 +148,8 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
         warmup_steps=config.warmup,  # a float below 1 is a share of the training steps (transformers 5)
         per_device_train_batch_size=config.batch_size,
         per_device_eval_batch_size=config.eval_batch_size or 64,
-        eval_strategy="epoch" if eval_set is not None else "no",
+        eval_strategy=("no" if eval_set is None else "epoch" if config.evals_per_epoch <= 1 else "steps"),
+        eval_steps=max(1, steps_per_epoch // max(1, config.evals_per_epoch)),
         save_strategy="epoch",
         save_total_limit=2,
         logging_strategy="steps",

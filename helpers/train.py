@@ -20,7 +20,7 @@ from .data import read_reviews
 from .distill import training_targets
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError, UserError
-from .metrics import expected_calibration_error
+from .metrics import binary_positive_probability, expected_calibration_error, reliability_bins
 from .paths import RunPaths, plain_modes, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .student import (TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, recover_student, save_student,
@@ -42,12 +42,17 @@ def load_pool(paths: RunPaths) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     return pool, train, read_reviews(paths.annotated("validation"))
 
 
+def training_rows(pool: pd.DataFrame, p: dict) -> pd.DataFrame:
+    """The training targets notebook 03's parameters `p` make of `pool`'s probability columns (`training_targets`)."""
+    return training_targets(pool, seed=p["seed"], **{name: p[name] for name in TARGET_PARAMETERS})
+
+
 def distil(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame, round_: int = 0):
     """Train the student on `pool`'s probability columns (the teacher's, or a previous student's in a
     self-training round), save it as the run's student, and write its log history. Returns (trainer, rows)."""
     config = config_from(p)
     targets = {name: p[name] for name in TARGET_PARAMETERS}
-    rows = training_targets(pool, seed=p["seed"], **targets)
+    rows = training_rows(pool, p)
     folder = paths.checkpoints if round_ == 0 else paths.models / f"checkpoints_self_train_{round_}"
     trainer = train_student(p["student"], rows, validation, folder, config)
     provenance = {"student": p["student"], "teacher": read_json(paths.data / "teacher.json"), "n_pool": len(pool),
@@ -186,7 +191,10 @@ def relearning_figures(before: np.ndarray, after: np.ndarray, gold: np.ndarray, 
         mapped[judge_half] = truth_map(before[fit_half], gold[fit_half])(before[judge_half])
     return {**effect(before[judged_on], after[judged_on], gold[judged_on], "held_out"),
             **effect(before[fitted_on], after[fitted_on], gold[fitted_on], "in_sample"),
-            "truth_map_ece_held_out": expected_calibration_error(gold, mapped)}
+            "truth_map_ece_held_out": expected_calibration_error(gold, mapped),
+            **{f"reliability_held_out_{when}": reliability_bins(gold[judged_on],
+                                                               binary_positive_probability(probs[judged_on]))
+               for when, probs in (("before", before), ("after", after))}}
 
 
 def keep_or_not(record: dict) -> dict:
@@ -222,6 +230,23 @@ def self_calibration_line(record: dict) -> str:
             f"{record['accuracy_held_out_before']:.4f} -> {record['accuracy_held_out_after']:.4f} "
             f"({record['decisions_changed_held_out']} decisions changed); "
             + ("kept" if record["kept"] else "not kept") + f": {record['why']}")
+
+
+def training_summary(paths: RunPaths) -> str:
+    """What 03 made, in a few sentences, from the saved student's training.json."""
+    settings = read_json(paths.student / TRAINING_FILE)
+    text = (f"The student learned from {settings['n_training_rows']:,} training rows built from "
+            f"{settings['n_pool']:,} pool reviews (the top {settings['keep_top_fraction']:.0%} of each teacher class, "
+            f"balance `{settings['balance']}`): {settings['epochs']:g} epoch(s) under {settings['train_precision_used']}")
+    rounds = settings.get("self_train_round", 0)
+    text += f", after {rounds} self-training round(s)." if rounds else "."
+    relearned = settings.get("self_calibration")
+    if relearned:
+        text += (f" Self-calibration was {'kept' if relearned['kept'] else 'not kept'}: {relearned['why']}."
+                 if "kept" in relearned else f" Self-calibration was skipped: {relearned['skipped']}.")
+    if settings.get("calibration"):
+        text += " C" + calibration_line(settings["calibration"])[1:] + "."
+    return text
 
 
 def calibrate(paths: RunPaths, p: dict, validation: pd.DataFrame, min_reviews: int = MIN_REVIEWS) -> dict:

@@ -156,7 +156,7 @@ def test_training_curves_are_labelled_validation_and_show_every_self_training_ro
     assert list(histories) == ["student", "self-training round 1", "gold_supervised"]
     fig = training_curves(histories, results / "curves_check.png")
     titles = [ax.get_title() for ax in fig.axes]
-    assert "Validation accuracy after each epoch" in titles and not any("Test" in t for t in titles)
+    assert "Validation accuracy during training" in titles and not any("Test" in t for t in titles)
     assert "validation accuracy" in FIGURES["training_curves.png"] and "test" not in FIGURES["training_curves.png"]
     assert len(fig.axes[1].lines) == 3  # one curve per training
 
@@ -197,3 +197,26 @@ def test_chapter_04_says_which_split_each_figure_reads(smoke_run):
         assert "development reviews" in captions[figure] and "never test" in captions[figure], figure
     for figure in ("fig-accuracy", "fig-labels", "fig-confusion"):  # the headline
         assert "test" in captions[figure] and "development" not in captions[figure], figure
+
+
+def test_a_published_run_names_no_machine_path_and_its_report_shows_every_image(browser, smoke_run, tmp_path):
+    from helpers.paths import PROJECT_ROOT
+    from helpers.report import TEXT_SUFFIXES, publish_run
+
+    workdir, results = smoke_run
+    assert str(workdir) in (results / "notebooks" / "01_load.ipynb").read_text()  # the executed copy names it
+    target = publish_run(str(workdir), "smoke", tmp_path / "published")
+    texts = {file: file.read_text() for file in target.rglob("*") if file.suffix in TEXT_SUFFIXES}
+    assert {"metrics.json", "run.json"} <= {file.name for file in texts}
+    for file, text in texts.items():
+        assert str(workdir) not in text and str(PROJECT_ROOT) not in text, file
+    executed = json.loads((target / "notebooks" / "04_evaluate_plot.ipynb").read_text())
+    assert sum("image/png" in out.get("data", {}) for cell in executed["cells"] for out in cell.get("outputs", [])) >= 5
+    images = 0
+    for page in ["index.html", *sorted(p.name for p in (target / "html").glob("0*.html"))]:
+        widths, errors = open_page(browser, target / "html" / page)
+        assert all(w > 0 for w in widths) and errors == [], page
+        images += len(widths)
+    assert images >= 12
+    size = sum(file.stat().st_size for file in target.rglob("*") if file.is_file())
+    assert size < 8_000_000, size  # a few MB in the repository, not tens

@@ -29,9 +29,10 @@ import pandas as pd
 from ..calibrate import binary_logit
 from ..data import draw_samples, load_eval_sets, read_reviews
 from ..errors import UserError
-from ..evaluate import reliability_bins, source_agreement, source_metrics
+from ..evaluate import source_agreement, source_metrics
 from ..inference import cpu_model
-from ..metrics import binary_positive_probability, expected_calibration_error, length_bucket, to_binary
+from ..metrics import (binary_positive_probability, expected_calibration_error, length_bucket, reliability_bins,
+                       to_binary)
 from ..paths import PROJECT_ROOT, RunPaths, read_json, write_json
 
 D_BINS = 12  # equal-count bins of d, as the validation record (sources_student_reliability_2core_epyc.json)

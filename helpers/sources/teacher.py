@@ -76,6 +76,16 @@ class SourcesTeacher:
             progress.update(len(probs))
         return probs
 
+    def explain(self, text: str) -> pd.DataFrame:
+        """What each source says about one scored review (its own score, its rank over the pool, NaN: it abstains)
+        and what they combine to, with the teacher's p(positive)."""
+        raw, normalised = self.raw([text]), self.normalised([text])
+        rows = {name: {"own score": raw[name][0], "normalised": normalised[name][0]} for name in self.names}
+        combined = combine(normalised, self.override)
+        rows["teacher (combined)"] = {"own score": np.nan, "normalised": combined[0],
+                                      "p(positive)": probabilities(combined)[0, -1]}
+        return pd.DataFrame(rows).T
+
     def columns(self, texts) -> pd.DataFrame:
         """`source_<name>`: each source's normalised score per text, for the report (NaN where it abstains)."""
         return pd.DataFrame({f"source_{name}": scores for name, scores in self.normalised(list(texts)).items()})
@@ -103,3 +113,13 @@ def sources_teacher(names: str, settings: dict, cache_root: Path, reviews: dict[
     return SourcesTeacher(parse_sources(names), settings, cache_root,
                           {split: frame["text"].tolist() for split, frame in reviews.items()}, check=check,
                           min_reviews=min_reviews)
+
+
+def instructive_review(frame: pd.DataFrame) -> int:
+    """The position of a review worth reading source by source: the first on which every source but the rating
+    speaks, no rating is stated and the sources disagree in sign; else the first on which most sources speak."""
+    scores = frame.filter(like="source_")
+    others = scores.drop(columns="source_rating", errors="ignore")
+    stated = scores["source_rating"].notna() if "source_rating" in scores else pd.Series(False, index=frame.index)
+    disagree = others.notna().all(axis=1) & ~stated & (np.sign(others).nunique(axis=1) > 1)
+    return int(np.argmax(disagree.to_numpy())) if disagree.any() else int(np.argmax(scores.notna().sum(axis=1)))
