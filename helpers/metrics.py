@@ -245,7 +245,8 @@ def headline_summary(metrics: dict) -> str:
     paired = comparisons.get("student - teacher")
     if paired:
         low, high = paired["difference_ci95"]
-        text += f": a paired difference of {paired['difference']:+.1%} (95% interval {low:+.1%} to {high:+.1%})"
+        text += (f": a paired difference of {100 * paired['difference']:+.1f} points (95% interval "
+                 f"{100 * low:+.1f} to {100 * high:+.1f})")
     text += f". The student's calibration error (ECE) there is {student['ece']:.3f}."
     no_rating = metrics.get("no_stated_rating")
     if no_rating and no_rating.get("models"):

@@ -170,23 +170,6 @@ def source_agreement(pairs: dict, coverage: dict, path: Path, split: str):
     return fig
 
 
-def speed_and_size(bench: dict, path: Path):
-    """Student vs teacher architecture: inference throughput and size, from the benchmark's results."""
-    style()
-    sizes = bench["results"]["student_vs_teacher"]
-    frame = pd.DataFrame([{"model": "teacher (RoBERTa-base)", **sizes["teacher_roberta_base"]},
-                          {"model": "student (DistilBERT-base)", **sizes["student_distilbert_base"]}])
-    fig, (speed_ax, size_ax) = plt.subplots(1, 2, figsize=(9, 3.2))
-    palette = [MODEL_COLORS["teacher"], MODEL_COLORS["student"]]
-    sns.barplot(frame, y="model", x="reviews_per_s", hue="model", palette=palette, ax=speed_ax, legend=False)
-    sns.barplot(frame, y="model", x="size_mb_fp32", hue="model", palette=palette, ax=size_ax, legend=False)
-    speed_ax.set(xlabel="reviews / s", ylabel="", title=f"Throughput ({sizes['ratio']:.2f}x) on {bench['device']}")
-    size_ax.set(xlabel="MB (fp32 weights)", ylabel="", yticklabels=[], title="Size")
-    fig.tight_layout()
-    save(fig, path)
-    return fig
-
-
 def calibration_map(record: dict, path: Path):
     """The map calibration folded into the student's head, drawn as probabilities: the trained student's
     p(positive) against the calibrated one (the diagonal changes nothing). Every decision stays: the map crosses

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import argparse
+import ast
 import html
 import json
 import re
@@ -31,10 +32,10 @@ FIGURES = {
     "confusion_matrices.png": "Confusion matrices (neutral counted as positive).",
     "reliability.png": "Reliability: predicted p(positive) against the share of truly positive reviews.",
     "training_curves.png": "Training loss per step and validation accuracy during training.",
+    "calibration_map.png": "The calibration map folded into the student's head: trained against calibrated p(positive).",
     "accuracy_by_length.png": "Accuracy by review length in words.",
     "agreement.png": "Teacher-student agreement on the 3-class labels.",
     "source_agreement.png": "Label sources: agreement of each pair where both speak, and each one's coverage.",
-    "speed_and_size.png": "Student vs teacher architecture: throughput and size (from the benchmark).",
 }
 
 
@@ -420,15 +421,20 @@ TEXT_SUFFIXES = {".ipynb", ".html", ".md", ".qmd", ".json", ".yml", ".bib", ".cs
 
 def machine_paths(workdir: Path) -> list[tuple[str, str]]:
     """(absolute path, what a reader sees instead), longest first: the run's workdir and the project become '.',
-    the folder holding the project '..' (where a sibling data folder such as ../shared/data/imdb lives)."""
-    pairs = {str(Path(workdir).resolve()): ".", str(PROJECT_ROOT): ".", str(PROJECT_ROOT.parent): ".."}
+    the folder holding the project '..' (where a sibling data folder such as ../shared/data/imdb lives), unless
+    that folder is the root or the home folder."""
+    pairs = {str(Path(workdir).resolve()): ".", str(PROJECT_ROOT): "."}
+    if PROJECT_ROOT.parent not in (Path("/"), Path.home()):
+        pairs[str(PROJECT_ROOT.parent)] = ".."
     return sorted(pairs.items(), key=lambda pair: -len(pair[0]))
 
 
 def scrubbed(text: str, pairs: list[tuple[str, str]]) -> str:
-    """`text` with every machine path of `pairs` replaced (JSON-escaped slashes too)."""
+    """`text` with every machine path of `pairs` replaced where it is a whole path or a path's start (JSON-escaped
+    slashes too), never inside a longer name ('/work' is not replaced in '/workflows')."""
     for path, shown in pairs:
-        text = text.replace(path, shown).replace(path.replace("/", "\\/"), shown)
+        for form, sep in ((path, "/"), (path.replace("/", "\\/"), "\\/")):
+            text = re.sub(re.escape(form) + rf"(?=$|{re.escape(sep)}|[\s\"'`),;:\]}}<])", shown.replace("\\", "\\\\"), text)
     return text
 
 
@@ -461,6 +467,12 @@ def publish_run(workdir: str, run_name: str, target: Path = PUBLISHED) -> Path:
 PARAMETERS_FILE = PROJECT_ROOT / DOCS / "_parameters.md"  # Method includes it; --parameters writes it
 
 
+def literal(value) -> str:
+    """A parameter's value as the parameters cells write it: strings quoted, True/False, numbers as Python prints
+    them (so a YAML `false` and a cell's `False` read the same)."""
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
 def code(text: str) -> str:
     """`text` as a Markdown code span that cannot break a table row."""
     return "`" + str(text).replace("|", "\\|") + "`"
@@ -479,8 +491,9 @@ def parameters_markdown(profile: str = "offline") -> str:
         lines += [f"**{notebook_title(notebook.stem)}** (`notebooks/{notebook.name}`)", "",
                   f"| parameter | notebook default | `{profile}` | what it does |", "|---|---|---|---|"]
         for name, spec in papermill.inspect_notebook(str(notebook)).items():
-            value = code(json.dumps(main_job[name])) if name in main_job else "as the notebook"
-            lines.append(f"| `{name}` | {code(spec['default'])} | {value} | {md_text(spec['help'])} |")
+            value = code(literal(main_job[name])) if name in main_job else "as the notebook"
+            lines.append(f"| `{name}` | {code(literal(ast.literal_eval(spec['default'])))} | {value} | "
+                         f"{md_text(spec['help'])} |")
         lines.append("")
     return "\n".join(lines)
 

@@ -17,6 +17,7 @@ from . import cache
 from .calibrate import binary_reading, calibrated, record_branches, restore
 from .distill import DistillationTrainer, loss_weights
 from .distributed import barrier, is_main, rank_and_world
+from .errors import ConfigError
 from .inference import at_precision, encode, predict_proba, token_budget
 from .metrics import headline, precision_line, to_binary
 from .models import files_digest, from_pretrained, model_identity, pick_device
@@ -101,10 +102,11 @@ def targets_key(rows: pd.DataFrame) -> str:
 
 
 def _fresh_checkpoints(folder: Path, settings: dict) -> None:
-    """Keep checkpoints only if they were made with the same settings, so a resume is a true resume."""
+    """Keep checkpoints only if they were made with the same settings, so a resume is a true resume (a stamp written
+    before the evaluation-only settings left it is read without them)."""
     stamp = folder / "train_settings.json"
     if is_main():
-        if folder.exists() and (not stamp.exists() or read_json(stamp) != settings):
+        if folder.exists() and (not stamp.exists() or comparable(read_json(stamp)) != settings):
             shutil.rmtree(folder)
         write_json(settings, stamp)
     barrier()
@@ -132,6 +134,7 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
     with quiet_transformers():  # a fresh classification head is expected, not worth a warning
         model = from_pretrained(AutoModelForSequenceClassification, student, "student", num_labels=len(CLASSES),
                                 id2label=ID2LABEL, label2id=LABEL2ID)
+    check_reading(config, model, tokenizer)
     soft_anywhere = alpha > 0 or ("hard" in rows and (rows["hard"] == 0).any())
     train_set = tokenized(tokenizer, rows if soft_anywhere else rows.drop(columns="teacher_probs", errors="ignore"),
                           config)
@@ -182,9 +185,31 @@ def train_student(student: str, rows: pd.DataFrame, validation: pd.DataFrame, ch
     return trainer
 
 
-def training_settings(config: TrainConfig) -> dict:
-    """What the training itself depends on: the config without how the trained student later reads reviews."""
-    return {name: value for name, value in asdict(config).items() if name != "read_max_length"}
+EVALUATION_ONLY = ("read_max_length", "eval_batch_size", "eval_each_epoch", "epoch_eval_reviews", "evals_per_epoch")
+# how the student is scored, during training or after it: none changes a weight, so none makes a checkpoint stale
+
+
+def comparable(stamp: dict) -> dict:
+    """A checkpoint stamp with its `train` settings as `training_settings` keeps them."""
+    return {**stamp, "train": training_settings(stamp["train"])} if "train" in stamp else stamp
+
+
+def training_settings(config: TrainConfig | dict) -> dict:
+    """What the training itself depends on: the config without what only changes how the student is scored."""
+    settings = asdict(config) if isinstance(config, TrainConfig) else config
+    return {name: value for name, value in settings.items() if name not in EVALUATION_ONLY}
+
+
+def check_reading(config: TrainConfig, model, tokenizer) -> None:
+    """Refuse, before any training, a reading longer than the model's positions allow."""
+    limits = [n for n in (getattr(model.config, "max_position_embeddings", None), tokenizer.model_max_length)
+              if n and n < 100_000]
+    if getattr(model.config, "model_type", "") in ("roberta", "xlm-roberta", "camembert") and limits:
+        limits[0] -= 2  # RoBERTa's positions start after its padding index
+    for name in ("max_length", "read_max_length"):
+        if limits and getattr(config, name) > min(limits):
+            raise ConfigError(f"{name} {getattr(config, name)} is more than the {min(limits)} tokens the student "
+                              f"model can read: lower it")
 
 
 def read_length(settings: dict) -> int:

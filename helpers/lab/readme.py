@@ -218,8 +218,8 @@ def front_table(results: list[Path], facts: dict, reference: Path | None) -> pd.
         record = read_json(reference)
         gold = record["metrics"]["models"]["gold_supervised"]
         n_gold = record["run"]["parameters"].get("n_gold") or record["run"]["parameters"]["n_train"]
-        rows[f"reference: the same student on {n_gold:,} gold labels (one seed, a record)"] = {
-            "test accuracy": f"{gold['accuracy']:.3f}", "no stated rating": "-", "test ECE": f"{gold['ece']:.3f}"}
+        rows[f"reference: the same student on {n_gold:,} gold labels (one seed, uncalibrated, a record)"] = {
+            "test accuracy": f"{gold['accuracy']:.3f}", "no stated rating": "-", "test ECE": "-"}
     return pd.DataFrame(rows).T
 
 
@@ -248,7 +248,6 @@ def meaning(results: list[Path], facts: dict, paired: pd.DataFrame, variant: str
     metrics = [read_json(r / "metrics.json") for r in results]
     differences = [m["comparisons"]["student - teacher"] for m in metrics if "student - teacher" in m.get("comparisons", {})]
     no_rating = [m["no_stated_rating"] for m in metrics if m.get("no_stated_rating")]
-    minutes = facts["totals_s"][0] / 60
     text = (f"{len(results)} seed(s) ({', '.join(map(str, facts['seeds']))}) of the main job"
             f"{f' (variant `{variant}`)' if variant else ''}, mean ± sd{'' if refused else ', through the gate'}, on "
             f"{facts['n_test']:,} test reviews: {metrics_sample(results)}.")
@@ -264,8 +263,8 @@ def meaning(results: list[Path], facts: dict, paired: pd.DataFrame, variant: str
     if reference is not None:
         text += f" The reference row comes from `{reference.relative_to(PROJECT_ROOT) if reference.is_relative_to(PROJECT_ROOT) else reference}`."
     machine = f"{facts['cores']} cores of {facts['cpu']}" if facts["cpu"] else facts["device"]
-    return (text + f" Measured on {machine}, {', '.join(facts['dates'])}; seed {facts['seeds'][0]}'s run took "
-            f"{minutes:.1f} min. How each figure is computed, per seed: [Method](docs/method.qmd#results-in-detail).")
+    return (text + f" Measured on {machine}, {', '.join(facts['dates'])}. How each figure is computed, per seed, "
+            "and each run's minutes: [Method](docs/method.qmd#results-in-detail).")
 
 
 def long_form(results: list[Path], ablation: str | None = None, variant: str | None = None,
