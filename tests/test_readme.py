@@ -116,4 +116,15 @@ def test_an_ablation_table_showing_an_ungated_test_figure_is_refused(tmp_path):
     with pytest.raises(UserError, match=r"--ablation mini: its table shows test figures of mini-v-s7, which"):
         readme.sweep_table(str(tmp_path), "mini")
     gate(tmp_path / "results/mini-v-s7")
-    assert "| v | 0.9 |" in readme.sweep_table(str(tmp_path), "mini")
+    (tmp_path / "params.yaml").write_text("# Sweep: which v wins, on validation only.\ncommon: {}\n")
+    write_json({"seeds": [7], "variants_file": str(tmp_path / "params.yaml")}, sweep / "sweep.json")
+    pd.DataFrame([{"variant": "v", "changes": "x=1", "seeds": 1, "val_acc_shared": 0.8, "val_acc_mean": 0.8,
+                   "val_acc_std": None, "val_ece_mean": None, "test_acc_mean": 0.9, "test_acc_std": None,
+                   "minutes_mean": 3.0, "chosen": "yes"},
+                  {"variant": "w", "changes": "x=2", "seeds": 0, "val_acc_shared": None, "val_acc_mean": None,
+                   "val_acc_std": None, "val_ece_mean": None, "test_acc_mean": None, "test_acc_std": None,
+                   "minutes_mean": None, "chosen": None}]).to_csv(sweep / "sweep.csv", index=False)
+    table = readme.sweep_table(str(tmp_path), "mini")
+    assert table.startswith("#### Sweep: which v wins, on validation only\n")  # a heading that names the question
+    assert re.search(r"\| v +\| x=1 +\| 1 +\| 0\.800 ", table) and "| w " not in table  # a variant that never ran: out
+    assert "0.900" in table and "validation ECE" not in table  # the gated test figure; no column of dashes

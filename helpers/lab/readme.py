@@ -13,6 +13,7 @@ which the Method chapter includes, and the figure to `results/readme/`. Each fig
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
 
@@ -340,7 +341,9 @@ def detail(command: str, long: str, ablation: str | None = None, refused: list[s
         f"<!-- written by {command}: do not edit by hand -->", "",
         *([ungated_line(refused), ""] if refused else []),
         f"![Test accuracy per seed](../{FIGURE})", "", long, "",
-        *([f"**What each technique buys.** Each variant is its own run. {ablation.strip()}", ""] if ablation else [])])
+        *(["### What each technique buys", "", "Each variant is its own run, ranked by the student's validation accuracy "
+            "(mean over the seeds every variant ran); the test split chose nothing.", "", ablation.strip(), ""]
+          if ablation else [])])
 
 
 def metrics_sample(results: list[Path]) -> str:
@@ -349,17 +352,51 @@ def metrics_sample(results: list[Path]) -> str:
 
 
 def sweep_table(workdir: str, name: str) -> str:
-    """A sweep's ranked table (its sweep.md), headed by where it is: `name` is a sweep in `workdir` or a path."""
+    """A sweep's ranked table under a heading that says what the sweep asked (its variants file's first line), with
+    the columns that hold something: `name` is a sweep in `workdir` or a path to its sweep.md."""
     table = Path(name) if name.endswith(".md") else RunPaths.of(workdir, name).results / "sweep.md"
     table = table if table.is_absolute() else resolve(str(table))
     if not table.exists():
         raise UserError(f"--ablation {name}: {table} does not exist: run that sweep first, or leave it out")
-    shown = table.relative_to(PROJECT_ROOT) if table.is_relative_to(PROJECT_ROOT) else table
     refused = ungated_in_table(table)
     if refused:
         raise UserError(f"--ablation {name}: its table shows test figures of {', '.join(refused)}, which hold no "
                         "final.json valid for them: re-tabulate the sweep (--no-run), which leaves them out")
-    return f"*`{shown}`:* {table.read_text().strip()}"
+    record = read_json(table.parent / "sweep.json")
+    shown = table.relative_to(PROJECT_ROOT) if table.is_relative_to(PROJECT_ROOT) else table
+    rows = compact_table(table.parent / "sweep.csv").to_markdown(index=False, disable_numparse=True)
+    return "\n".join([f"#### {sweep_question(record)}", "", rows, "", f"Seeds {', '.join(map(str, record['seeds']))}; the records: `{shown.parent}/`.", ""])
+
+
+def sweep_question(record: dict) -> str:
+    """What a sweep asked, from its variants file's first comment line (else the file's name)."""
+    variants = Path(record.get("variants_file") or "")
+    path = variants if variants.is_absolute() else resolve(str(variants))
+    first = path.read_text().splitlines()[0] if path.is_file() and path.read_text() else ""
+    first = re.sub(r"^#\s*(written by [^:]*:\s*)?", "", first).rstrip(".") if first.startswith("#") else ""
+    return first[0].upper() + first[1:] if first else f"`{variants}`"
+
+
+def compact_table(csv: Path) -> pd.DataFrame:
+    """A sweep's summary as a reader needs it: each variant's change, seeds, validation accuracy (the one that chose,
+    and over all its seeds), held-out validation ECE, minutes per run and whether it was chosen; test columns only
+    where a gated run has them."""
+    frame = pd.read_csv(csv)
+    frame = frame[frame["seeds"] > 0]  # a variant that never ran says nothing
+
+    def figure(mean, std, digits=3):
+        return "-" if pd.isna(mean) else f"{mean:.{digits}f}" + ("" if pd.isna(std) else f" ± {std:.{digits}f}")
+
+    table = pd.DataFrame({
+        "variant": frame["variant"], "changes": frame["changes"], "seeds": frame["seeds"],
+        "validation acc. (chooses)": [figure(v, None) for v in frame["val_acc_shared"]],
+        "validation acc., all its seeds": [figure(m, s) for m, s in zip(frame["val_acc_mean"], frame["val_acc_std"])],
+        "validation ECE, held out": [figure(m, None) for m in frame.get("val_ece_mean", [None] * len(frame))],
+        "test acc. (gated)": [figure(m, s) for m, s in zip(frame.get("test_acc_mean", [None] * len(frame)),
+                                                           frame.get("test_acc_std", [None] * len(frame)))],
+        "minutes per run": [figure(m, None, 1) for m in frame["minutes_mean"]],
+        "first on validation": frame["chosen"].fillna("")})
+    return table.loc[:, [c for c in table if not (table[c].astype(str) == "-").all()]]
 
 
 def ungated_in_table(table: Path) -> list[str]:
