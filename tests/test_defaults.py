@@ -120,3 +120,15 @@ def test_methods_parameter_table_is_generated_from_the_parameters_cells():
         "docs/_parameters.md is stale: run python -m helpers.report --parameters")
     for name in notebook_defaults():
         assert f"| `{name}` |" in PARAMETERS_FILE.read_text()
+
+
+def test_the_tutorial_profile_runs_the_whole_method():
+    """JupyterLab's first real run: label sources, self-calibration and calibration all do their work (their
+    minimum reviews met), on a pool small enough for minutes."""
+    from helpers.calibrate import MIN_REVIEWS
+    from helpers.run import load_profile
+
+    tutorial = {**notebook_defaults(), **load_profile("tutorial")}
+    assert tutorial["teacher_sources"] and tutorial["calibrate"] and tutorial["self_calibration_reviews"] > 0
+    assert tutorial["n_val"] // 2 >= MIN_REVIEWS  # self-calibration fits on one half, is judged on the other
+    assert tutorial["n_train"] + max(tutorial["n_unlabeled"], 0) <= 4000 and tutorial["n_test"] > 0
