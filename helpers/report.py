@@ -6,9 +6,7 @@
 from __future__ import annotations
 
 import argparse
-import ast
 import html
-import json
 import re
 import shutil
 import subprocess
@@ -464,57 +462,15 @@ def publish_run(workdir: str, run_name: str, target: Path = PUBLISHED) -> Path:
     return target
 
 
-PARAMETERS_FILE = PROJECT_ROOT / DOCS / "_parameters.md"  # Method includes it; --parameters writes it
-
-
-def literal(value) -> str:
-    """A parameter's value as the parameters cells write it: strings quoted, True/False, numbers as Python prints
-    them (so a YAML `false` and a cell's `False` read the same)."""
-    return json.dumps(value) if isinstance(value, str) else repr(value)
-
-
-def code(text: str) -> str:
-    """`text` as a Markdown code span that cannot break a table row."""
-    return "`" + str(text).replace("|", "\\|") + "`"
-
-
-def parameters_markdown(profile: str = "offline") -> str:
-    """Method's parameter reference, read from the notebooks' `parameters` cells: per notebook, each parameter with
-    its default there (what JupyterLab runs), its value in the main job's `profile`, and its comment."""
-    import papermill
-
-    from .run import load_profile, notebooks
-
-    main_job = load_profile(profile)
-    lines = ["<!-- written by python -m helpers.report --parameters, from the notebooks' parameters cells -->", ""]
-    for notebook in notebooks():
-        lines += [f"**{notebook_title(notebook.stem)}** (`notebooks/{notebook.name}`)", "",
-                  f"| parameter | notebook default | `{profile}` | what it does |", "|---|---|---|---|"]
-        for name, spec in papermill.inspect_notebook(str(notebook)).items():
-            value = code(literal(main_job[name])) if name in main_job else "as the notebook"
-            lines.append(f"| `{name}` | {code(literal(ast.literal_eval(spec['default'])))} | {value} | "
-                         f"{md_text(spec['help'])} |")
-        lines.append("")
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m helpers.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run", help="run name, e.g. offline")
+    parser.add_argument("--run", required=True, help="run name, e.g. offline")
     parser.add_argument("--publish", action="store_true", help=f"copy the run's report, executed notebooks and metrics "
                         f"to {PUBLISHED.relative_to(PROJECT_ROOT)}/ with machine paths made relative (after --run)")
-    parser.add_argument("--parameters", action="store_true", help=f"write Method's parameter reference "
-                        f"({PARAMETERS_FILE.relative_to(PROJECT_ROOT)}) from the notebooks' parameters cells")
     parser.add_argument("--workdir", default=".", help="folder holding results/ (default: the project root)")
     args = parser.parse_args(argv)
-    if args.parameters:
-        PARAMETERS_FILE.write_text(parameters_markdown())
-        print(f"wrote {PARAMETERS_FILE.relative_to(PROJECT_ROOT)}")
-        return 0
-    if not args.run:
-        parser.error("give --run <name> (or --parameters)")
     try:
         if args.publish:
             print(f"published: {publish_run(args.workdir, args.run)}")

@@ -8,6 +8,8 @@ resolved parameter (the notebooks' defaults included) and the git commit.
 from __future__ import annotations
 
 import argparse
+import ast
+import json
 import contextlib
 import functools
 import os
@@ -30,7 +32,8 @@ from .inference import cpu_model, native_precisions
 from .models import go_offline_if_hub_unreachable
 from .paths import PROJECT_ROOT, RunPaths, read_json, resolve, write_json
 from .progress import PROGRESS_FILE, QUIET_ENVIRONMENT, ProgressRelay
-from .report import publish
+from .report import DOCS, notebook_title, publish
+from .tables import md_text
 
 NOTEBOOK_DIR = PROJECT_ROOT / "notebooks"
 PROFILE_DIR = PROJECT_ROOT / "params"
@@ -376,6 +379,38 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
+PARAMETERS_FILE = PROJECT_ROOT / DOCS / "_parameters.md"  # Method includes it; `helpers.run --parameters` writes it
+
+
+def literal(value) -> str:
+    """A parameter's value as the parameters cells write it: strings quoted, True/False, numbers as Python prints
+    them (so a YAML `false` and a cell's `False` read the same)."""
+    return json.dumps(value) if isinstance(value, str) else repr(value)
+
+
+def code(text: str) -> str:
+    """`text` as a Markdown code span that cannot break a table row."""
+    return "`" + str(text).replace("|", "\\|") + "`"
+
+
+def parameters_markdown(profile: str = "offline") -> str:
+    """Method's parameter reference, read from the notebooks' `parameters` cells: per notebook, each parameter with
+    its default there (what JupyterLab runs), its value in the main job's `profile`, and its comment."""
+    import papermill
+
+    main_job = load_profile(profile)
+    lines = ["<!-- written by python -m helpers.run --parameters, from the notebooks' parameters cells -->", ""]
+    for notebook in notebooks():
+        lines += [f"**{notebook_title(notebook.stem)}** (`notebooks/{notebook.name}`)", "",
+                  f"| parameter | notebook default | `{profile}` | what it does |", "|---|---|---|---|"]
+        for name, spec in papermill.inspect_notebook(str(notebook)).items():
+            value = code(literal(main_job[name])) if name in main_job else "as the notebook"
+            lines.append(f"| `{name}` | {code(literal(ast.literal_eval(spec['default'])))} | {value} | "
+                         f"{md_text(spec['help'])} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Command-line entry point."""
     parser = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__)
@@ -383,9 +418,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override one parameter; repeatable, e.g. --set epochs=2")
     parser.add_argument("--steps", nargs="*", help="run only these notebooks, e.g. --steps 03 04")
+    parser.add_argument("--parameters", action="store_true", help="write Method's parameter reference "
+                        "(docs/_parameters.md) from the notebooks' parameters cells, and nothing else")
     parser.add_argument("--final", action="store_true", help="a gated run: the notebooks on validation only, then "
                         "test scored through the gate (helpers.gate), which writes final.json if every check passes")
     args = parser.parse_args(argv)
+    if args.parameters:
+        PARAMETERS_FILE.write_text(parameters_markdown())
+        print(f"wrote {PARAMETERS_FILE.relative_to(PROJECT_ROOT)}")
+        return 0
     try:
         if args.final and args.steps:
             raise ConfigError("--final runs every notebook on validation, then the gate scores test: leave out --steps")

@@ -7,8 +7,7 @@ import re
 import pytest
 
 from helpers.paths import PROJECT_ROOT
-from helpers.report import PARAMETERS_FILE, parameters_markdown
-from helpers.run import notebook_defaults, notebooks
+from helpers.run import PARAMETERS_FILE, notebook_defaults, notebooks, parameters_markdown
 
 # A model named in a sentence about a default, and the parameter value it stands for.
 MODEL_NAMES = {"roberta": ("teacher", "cardiffnlp/twitter-roberta-base-sentiment-latest"),
@@ -117,7 +116,7 @@ def test_a_sentence_that_agrees_is_not_found(sentence):
 
 def test_methods_parameter_table_is_generated_from_the_parameters_cells():
     assert PARAMETERS_FILE.read_text() == parameters_markdown(), (
-        "docs/_parameters.md is stale: run python -m helpers.report --parameters")
+        "docs/_parameters.md is stale: run python -m helpers.run --parameters")
     for name in notebook_defaults():
         assert f"| `{name}` |" in PARAMETERS_FILE.read_text()
 
