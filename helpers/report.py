@@ -432,7 +432,7 @@ def scrubbed(text: str, pairs: list[tuple[str, str]]) -> str:
     slashes too), never inside a longer name ('/work' is not replaced in '/workflows')."""
     for path, shown in pairs:
         for form, sep in ((path, "/"), (path.replace("/", "\\/"), "\\/")):
-            text = re.sub(re.escape(form) + rf"(?=$|{re.escape(sep)}|[\s\"'`),;:\]}}<])", shown.replace("\\", "\\\\"), text)
+            text = re.sub(re.escape(form) + rf"(?=$|{re.escape(sep)}|[\s\"'`),;:\]}}<\\])", shown.replace("\\", "\\\\"), text)
     return text
 
 

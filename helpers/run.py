@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import ast
-import json
 import contextlib
 import functools
+import json
 import os
 import platform
 import subprocess

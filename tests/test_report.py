@@ -79,7 +79,7 @@ def test_the_static_report_has_every_docs_chapter_reachable_from_its_index(smoke
         sidebar = re.search(r'<ol class="report-chapters">(.*?)</ol>', body, re.S).group(1)
         assert re.findall(r'href="([^"]+)"', sidebar) == PAGES, page
     method = (report / "html" / "method.html").read_text()
-    assert "Platt scaling" in method and 'href="speed.html#The-records"' in method
+    assert "Platt scaling" in method and 'href="speed.html#Precision,-chosen-by-measurement"' in method
 
 
 def test_every_page_has_a_sidebar_contents_and_previous_next_links(browser, smoke_run):
@@ -115,22 +115,26 @@ def test_every_page_has_a_sidebar_contents_and_previous_next_links(browser, smok
 
 def test_readme_results_section_is_written_from_the_runs(smoke_run):
     from helpers.errors import UserError
-    from helpers.lab.readme import END, START, figure, section, update_readme
+    from helpers.lab.readme import END, START, figure, long_form, section, update_readme
 
     _, results = smoke_run
     text = section([results], "python -m helpers.lab.readme --run smoke")
     assert text.startswith(START) and text.endswith(END)
-    for row in ("majority class (floor)", "teacher", "student", "gold-label student (ceiling)", "student - teacher"):
-        assert f"| {row} " in text, row
-    assert "40 test reviews" in text and "16 validation reviews" in text and "self-training rounds 1" in text
-    student_ece = json.loads((results / "metrics.json").read_text())["models"]["student"]["ece"]
-    assert "test ECE" in text and f"{student_ece:.4f}" in text  # what the calibration left, beside the accuracy
-    assert "Number format: scoring: teacher n/a, student fp32, gold_supervised fp32; training: student " in text
+    for row in ("majority class (floor)", "teacher: `vader`", "**student**: all-MiniLM-L6-v2 (22M parameters)",
+                "the same student on the train sample's gold labels (ceiling)"):
+        assert f"| {row}" in text, row
+    metrics = json.loads((results / "metrics.json").read_text())
+    assert f"{metrics['models']['student']['ece']:.3f}" in text and "40 test reviews" in text  # short: 3 decimals
     assert "never fed a choice" not in text  # no claim the records do not back
-    assert "python -m helpers.lab.readme --run smoke" in text
+    detail = long_form([results])
+    for row in ("majority class (floor)", "teacher", "student", "gold-label student (ceiling)", "student - teacher"):
+        assert f"| {row} " in detail, row
+    assert "40 test reviews" in detail and "16 validation reviews" in detail and "self-training rounds 1" in detail
+    assert "test ECE" in detail and f"{metrics['models']['student']['ece']:.4f}" in detail
+    assert "Number format: scoring: teacher n/a, student fp32, gold_supervised fp32; training: student " in detail
     readme = f"intro\n{START}\nold\n{END}\nrest\n"
     assert update_readme(readme, text) == f"intro\n{text}\nrest\n"
-    with pytest.raises(UserError, match="no results markers"):
+    with pytest.raises(UserError, match="no markers for the generated part"):
         update_readme("no markers here", text)
     assert figure([results], results / "seed_figure.png").stat().st_size > 10_000
 

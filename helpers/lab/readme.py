@@ -215,6 +215,12 @@ def front_table(results: list[Path], facts: dict, reference: Path | None) -> pd.
                       "no stated rating": short_spread([(m.get("no_stated_rating") or {}).get("models", {})
                                                         .get(key, {}).get("accuracy") for m in metrics]),
                       "test ECE": short_spread([m["models"][key].get("ece") for m in metrics]) if key != "majority" else "-"}
+    if all("gold_supervised" in m["models"] for m in metrics):
+        rows["the same student on the train sample's gold labels (ceiling)"] = {
+            "test accuracy": short_spread([m["models"]["gold_supervised"]["accuracy"] for m in metrics]),
+            "no stated rating": short_spread([(m.get("no_stated_rating") or {}).get("models", {})
+                                              .get("gold_supervised", {}).get("accuracy") for m in metrics]),
+            "test ECE": short_spread([m["models"]["gold_supervised"].get("ece") for m in metrics])}
     if reference is not None:
         record = read_json(reference)
         gold = record["metrics"]["models"]["gold_supervised"]
@@ -460,12 +466,13 @@ def main(argv: list[str] | None = None) -> int:
         command += f" --reference {args.reference}" if args.reference else ""
         new_section = section(results, command, ablation, variant, left_out, refused, reference)
         text = update_readme(readme.read_text(), new_section)  # both checked before anything is written
-        records = PROJECT_ROOT / RECORDS_README
-        how = update_readme(records.read_text() if records.exists() else "", regenerate_line(command), REGENERATE,
-                            RECORDS_README)
+        records = PROJECT_ROOT / RECORDS_README  # a project without records has no regenerate line to keep
+        how = (update_readme(records.read_text(), regenerate_line(command), REGENERATE, RECORDS_README)
+               if records.exists() else None)
         figure(results, resolve(FIGURE))
         readme.write_text(text)
-        records.write_text(how)
+        if how is not None:
+            records.write_text(how)
         (PROJECT_ROOT / DETAIL).parent.mkdir(parents=True, exist_ok=True)
         (PROJECT_ROOT / DETAIL).write_text(detail(command, long_form(results, ablation, variant, left_out, refused),
                                                   ablation, refused))
