@@ -378,8 +378,10 @@ def sweep_question(record: dict) -> str:
     """What a sweep asked, from its variants file's first comment line (else the file's name)."""
     variants = Path(record.get("variants_file") or "")
     path = variants if variants.is_absolute() else resolve(str(variants))
-    first = path.read_text().splitlines()[0] if path.is_file() and path.read_text() else ""
-    first = re.sub(r"^#\s*(written by [^:]*:\s*)?", "", first).rstrip(".") if first.startswith("#") else ""
+    lines = path.read_text().splitlines() if path.is_file() else []
+    opening = " ".join(line.lstrip("# ").strip() for line in lines[:next(
+        (i for i, line in enumerate(lines) if not line.startswith("#")), len(lines))])  # the comment may wrap
+    first = re.sub(r"^written by [^:]*:\s*", "", re.split(r"(?<=\.)\s", opening)[0]).rstrip(".")
     return first[0].upper() + first[1:] if first else f"`{variants}`"
 
 
@@ -395,7 +397,8 @@ def compact_table(csv: Path) -> pd.DataFrame:
 
     table = pd.DataFrame({
         "variant": frame["variant"], "changes": frame["changes"], "seeds": frame["seeds"],
-        "validation acc. (chooses)": [figure(v, None) for v in frame["val_acc_shared"]],
+        f"validation acc., seed(s) {frame['shared_seeds'].iloc[0] if 'shared_seeds' in frame else '?'} (chooses)": [
+            figure(v, None) for v in frame["val_acc_shared"]],
         "validation acc., all its seeds": [figure(m, s) for m, s in zip(frame["val_acc_mean"], frame["val_acc_std"])],
         "validation ECE, held out": [figure(m, None) for m in frame.get("val_ece_mean", [None] * len(frame))],
         "test acc. (gated)": [figure(m, s) for m, s in zip(frame.get("test_acc_mean", [None] * len(frame)),
