@@ -176,15 +176,16 @@ def calibration_map(record: dict, path: Path):
     0.5 where the diagonal does. None (and a line saying why) when nothing was folded."""
     import numpy as np
 
-    from .calibrate import record_branches
+    from .calibrate import calibrated, record_branches
+    from .metrics import binary_positive_probability
 
     if not record or not record.get("folded"):
         print(f"no calibration map: {(record or {}).get('why', 'calibration is off (calibrate: false)')}")
         return None
     style()
-    d = np.linspace(-8, 8, 401)
-    trained = 1 / (1 + np.exp(-d))
-    mapped = 1 - 1 / (1 + sum(np.exp(a * d + b) for a, b in record_branches(record)))
+    trained = 1 / (1 + np.exp(-np.linspace(-8, 8, 401)))  # the trained student's p(positive), its logit d in [-8, 8]
+    probs = np.column_stack([1 - trained, np.zeros_like(trained), trained])  # negative, neutral, positive
+    mapped = binary_positive_probability(calibrated(probs, record_branches(record)))  # the folded head's reading
     fig, ax = plt.subplots(figsize=(4.6, 4.2))
     ax.plot([0, 1], [0, 1], ls="--", color="#8C8C8C", label="no change")
     ax.plot(trained, mapped, color=MODEL_COLORS["student"], label=f"folded map ({record['map']})")

