@@ -101,9 +101,21 @@ def stage(paths: RunPaths) -> Path:
     if readme_figures.is_dir():
         shutil.copytree(readme_figures, report / "results" / "readme")
     shutil.copytree(paths.figures, report / "figures")
+    for chapter in (report / DOCS).glob("*.qmd"):
+        chapter.write_text(drawn_figures_only(chapter.read_text(), report / "figures"))
     figures = [name for name in FIGURES if (report / "figures" / name).exists()]
     (report / "_results.md").write_text(results_markdown(gate_noted(paths), figures, ablation_table(paths)))
     return report
+
+
+RUN_FIGURE = re.compile(r"^!\[([^\]]*)\]\(\.\./figures/([^)\s]+)\)(\{[^}]*\})?[ \t]*$", re.M)
+
+
+def drawn_figures_only(chapter: str, figures: Path) -> str:
+    """A docs chapter whose images of the run's own figures (`../figures/NAME`) that this run did not draw (a smoke
+    run skips calibration) become a line saying so, instead of a broken image."""
+    return RUN_FIGURE.sub(lambda found: found.group(0) if (figures / found.group(2)).exists() else
+                          f"*(This run drew no `{found.group(2)}`: {found.group(1).rstrip('.')}.)*", chapter)
 
 
 def gate_noted(paths: RunPaths) -> dict:
@@ -208,7 +220,7 @@ def bibliography(bib: Path) -> dict[str, str]:
 def chapter_markdown(chapter: Path, root: Path, ids: dict[str, dict[str, str]], cited: dict[str, str]) -> str:
     """A Quarto chapter as the plain Markdown that nbconvert renders: front matter dropped, `{{< include >}}`
     inlined (paths from the chapter's folder, or from `root` with a leading /), other shortcodes and ::: fences
-    dropped, heading attributes removed, citations as '(Hinton et al. 2015)', and links to chapters and notebooks
+    dropped, heading and figure attributes removed, citations as '(Hinton et al. 2015)', and links to chapters and notebooks
     pointed at their pages in the static report. `ids` maps each page to {Quarto's heading id: nbconvert's}."""
     text = re.sub(r"\A---\n.*?\n---\n", "", chapter.read_text(), flags=re.S)
 
@@ -229,7 +241,7 @@ def chapter_markdown(chapter: Path, root: Path, ids: dict[str, dict[str, str]], 
             if found:
                 line = f"{found.group(1)} {found.group(2)}"
         lines.append(line)
-    text = "\n".join(lines) + "\n"
+    text = re.sub(r"(!\[[^\]]*\]\([^)\s]*\))\{[^}]*\}", r"\1", "\n".join(lines) + "\n")  # a figure's {#fig-id}
 
     def citation(found: re.Match) -> str:
         keys = [key.strip().lstrip("-@") for key in found.group(1).split(";")]

@@ -63,14 +63,18 @@ PAGES = ["index.html", "01_load.html", "02_teacher_annotate.html", "03_train_stu
 def test_the_static_report_has_every_docs_chapter_reachable_from_its_index(smoke_run):
     import re
 
-    from helpers.report import docs_chapters
+    from helpers.report import docs_chapters, drawn_figures_only
 
     _, results = smoke_run
     report = results / "report"
     chapters = [f"{chapter.stem}.html" for chapter in docs_chapters()]
     assert chapters == PAGES[5:]
-    for chapter in docs_chapters():  # staged for Quarto too
-        assert (report / "docs" / chapter.name).read_text() == chapter.read_text()
+    for chapter in docs_chapters():  # staged for Quarto too, with only the figures this run drew
+        assert (report / "docs" / chapter.name).read_text() == drawn_figures_only(chapter.read_text(), report / "figures")
+    staged_method = (report / "docs" / "method.qmd").read_text()
+    assert "](../figures/teacher_confidence.png)" in staged_method  # the smoke run draws it ...
+    for skipped in ("source_agreement.png", "self_calibration.png"):  # ... but has one teacher and no self-calibration
+        assert f"This run drew no `{skipped}`" in staged_method
     index = (report / "html" / "index.html").read_text()
     listed = re.findall(r'<li><a href="([^"]+)"', index[index.index("<main>"):])
     assert listed == PAGES[1:]  # the index's chapter list
@@ -165,6 +169,20 @@ def test_training_curves_are_labelled_validation_and_show_every_self_training_ro
     assert len(fig.axes[1].lines) == 3  # one curve per training
 
 
+def test_a_docs_figure_this_run_did_not_draw_becomes_a_line_saying_so(tmp_path):
+    from helpers.report import chapter_markdown, drawn_figures_only
+
+    (tmp_path / "drawn.png").write_bytes(b"png")
+    chapter = ("Text.\n\n![The map, drawn.](../figures/drawn.png){#fig-a}\n\n"
+               "![The curve.](../figures/missing.png){#fig-b}\n\nSee ![inline](../figures/missing.png) too.\n")
+    staged = drawn_figures_only(chapter, tmp_path)
+    assert "![The map, drawn.](../figures/drawn.png){#fig-a}" in staged
+    assert "*(This run drew no `missing.png`: The curve.)*" in staged and "](../figures/missing.png){#fig-b}" not in staged
+    assert "See ![inline](../figures/missing.png) too." in staged  # only a figure on its own line is a figure
+    (tmp_path / "method.qmd").write_text(staged)
+    assert "![The map, drawn.](../figures/drawn.png)\n" in chapter_markdown(tmp_path / "method.qmd", tmp_path, {}, {})
+
+
 def test_report_and_model_card_say_how_the_test_reviews_were_drawn_and_at_what_precision(smoke_run):
     workdir, results = smoke_run
     card = (workdir / "models/smoke/distilled_sentiment/README.md").read_text()
@@ -217,10 +235,11 @@ def test_a_published_run_names_no_machine_path_and_its_report_shows_every_image(
     executed = json.loads((target / "notebooks" / "04_evaluate_plot.ipynb").read_text())
     assert sum("image/png" in out.get("data", {}) for cell in executed["cells"] for out in cell.get("outputs", [])) >= 5
     images = 0
-    for page in ["index.html", *sorted(p.name for p in (target / "html").glob("0*.html"))]:
+    for page in ["index.html", *sorted(p.name for p in (target / "html").glob("0*.html")), "method.html"]:
         widths, errors = open_page(browser, target / "html" / page)
         assert all(w > 0 for w in widths) and errors == [], page
+        assert page != "method.html" or len(widths) >= 2  # the pipeline and the teacher's confidence
         images += len(widths)
-    assert images >= 12
+    assert images >= 14
     size = sum(file.stat().st_size for file in target.rglob("*") if file.is_file())
     assert size < 8_000_000, size  # a few MB in the repository, not tens
