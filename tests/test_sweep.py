@@ -267,6 +267,8 @@ RETABULATE = {  # results/records/README.md's re-tabulate commands: (records fol
                                             "--set", "data_dir=/tmp/imdb"]),
     "whole_pool": ("cpu-epyc-2026-12-01", ["--variants", "params/whole_pool.yaml", "--seeds", "42",
                                            "--set", "data_dir=/work/shared/data/imdb"]),
+    "relabel": ("cpu-epyc-relabel-2026-12-02", ["--variants", "params/relabel.yaml", "--seeds", "42", "43",
+                                                "--set", "data_dir=/work/shared/data/imdb"]),
 }
 
 
