@@ -170,6 +170,7 @@ INCLUDE = re.compile(r"\{\{<\s*include\s+(\S+?)\s*>\}\}")
 SHORTCODE = re.compile(r"\{\{<.*?>\}\}")
 CITATIONS = re.compile(r"\[((?:-?@[\w:.-]+\s*;?\s*)+)\]")
 CHAPTER_LINK = re.compile(r"\]\((?![a-z]+:)([^)\s#]*?)([^/)\s#]+)\.(qmd|ipynb)(#[^)\s]*)?\)")
+FIGURE_LINE = re.compile(r"^(!\[([^\]]*)\]\([^)\s]*\))[ \t]*$", re.M)  # an image alone on its line: a figure
 PAGE_ANCHOR = re.compile(r"\]\(#([^)\s]+)\)")
 
 
@@ -220,7 +221,7 @@ def bibliography(bib: Path) -> dict[str, str]:
 def chapter_markdown(chapter: Path, root: Path, ids: dict[str, dict[str, str]], cited: dict[str, str]) -> str:
     """A Quarto chapter as the plain Markdown that nbconvert renders: front matter dropped, `{{< include >}}`
     inlined (paths from the chapter's folder, or from `root` with a leading /), other shortcodes and ::: fences
-    dropped, heading and figure attributes removed, citations as '(Hinton et al. 2015)', and links to chapters and notebooks
+    dropped, heading and figure attributes removed, a figure's caption shown under it, citations as '(Hinton et al. 2015)', and links to chapters and notebooks
     pointed at their pages in the static report. `ids` maps each page to {Quarto's heading id: nbconvert's}."""
     text = re.sub(r"\A---\n.*?\n---\n", "", chapter.read_text(), flags=re.S)
 
@@ -242,6 +243,8 @@ def chapter_markdown(chapter: Path, root: Path, ids: dict[str, dict[str, str]], 
                 line = f"{found.group(1)} {found.group(2)}"
         lines.append(line)
     text = re.sub(r"(!\[[^\]]*\]\([^)\s]*\))\{[^}]*\}", r"\1", "\n".join(lines) + "\n")  # a figure's {#fig-id}
+    text = FIGURE_LINE.sub(lambda found: f"{found.group(1)}\n\n*{found.group(2)}*" if found.group(2) else found.group(1),
+                           text)  # its caption shown below it, as Quarto shows it
 
     def citation(found: re.Match) -> str:
         keys = [key.strip().lstrip("-@") for key in found.group(1).split(";")]

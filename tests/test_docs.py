@@ -79,10 +79,21 @@ def test_every_relative_link_in_the_readme_resolves():
             assert anchor in {pandoc_id(h) for h in headings(target.read_text())}, link
 
 
+RUN_FIGURE = re.compile(r"^!\[[^\]]*\]\(\.\./figures/([^)\s]+)\)", re.M)
+DOCS_FIGURE = re.compile(r"!\[[^\]]*\]\((\.\./docs/figures/[^)\s]+)\)")
+
+
 def test_every_relative_link_in_the_docs_resolves():
+    written = set(re.findall(r'figures / \\"([\w.]+\.png)\\"',
+                             "".join(nb.read_text() for nb in (PROJECT_ROOT / "notebooks").glob("*.ipynb"))))
+    assert {"self_calibration.png", "source_agreement.png"} <= written
     for chapter in DOCS:
         text = chapter.read_text()
-        for link in relative_links(text):
+        for name in RUN_FIGURE.findall(text):  # the run's own figure, staged beside the chapter in each report
+            assert name in written, f"{chapter.name}: no notebook writes {name}"
+        for figure in DOCS_FIGURE.findall(text):  # a drawing of the docs themselves
+            assert (chapter.parent / figure).resolve().is_file(), (chapter.name, figure)
+        for link in relative_links(RUN_FIGURE.sub("", DOCS_FIGURE.sub("", text))):
             path, _, anchor = link.partition("#")
             target = (chapter.parent / path).resolve() if path else chapter
             assert target.is_file() and PROJECT_ROOT in target.parents, (chapter.name, link)

@@ -180,7 +180,9 @@ def test_a_docs_figure_this_run_did_not_draw_becomes_a_line_saying_so(tmp_path):
     assert "*(This run drew no `missing.png`: The curve.)*" in staged and "](../figures/missing.png){#fig-b}" not in staged
     assert "See ![inline](../figures/missing.png) too." in staged  # only a figure on its own line is a figure
     (tmp_path / "method.qmd").write_text(staged)
-    assert "![The map, drawn.](../figures/drawn.png)\n" in chapter_markdown(tmp_path / "method.qmd", tmp_path, {}, {})
+    static = chapter_markdown(tmp_path / "method.qmd", tmp_path, {}, {})
+    assert "![The map, drawn.](../figures/drawn.png)\n\n*The map, drawn.*\n" in static  # no {#fig-a}; a caption
+    assert "See ![inline](../figures/missing.png) too." in static  # an inline image gets none
 
 
 def test_report_and_model_card_say_how_the_test_reviews_were_drawn_and_at_what_precision(smoke_run):

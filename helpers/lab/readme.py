@@ -266,8 +266,10 @@ def meaning(results: list[Path], metrics: list[dict], facts: dict, variant: str 
     if reference is not None:
         text += f" The reference row comes from `{shown_path(reference)}`."
     machine = f"{facts['cores']} cores of {facts['cpu']}" if facts["cpu"] else facts["device"]
-    return (text + f" Measured on {machine}, {', '.join(facts['dates'])}. How each figure is computed, per seed, "
-            "and each run's minutes: [Method](docs/method.qmd#results-in-detail).")
+    return (text + f" Measured on {machine}, {', '.join(facts['dates'])}, where the steps of seed {facts['seeds'][0]}'s "
+            f"run took {facts['totals_s'][0] / 60:.0f} min, as its run.json records them (a step resumed or read "
+            "from a cache records only what it redid). How each figure "
+            "is computed, per seed, and each run's minutes: [Method](docs/method.qmd#results-in-detail).")
 
 
 def long_form(results: list[Path], ablation: str | None = None, variant: str | None = None,
