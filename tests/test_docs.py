@@ -195,7 +195,7 @@ def test_no_figure_is_typed_both_in_the_readme_and_in_a_chapter():
     assert not typed_figures(text.replace(generated, "")) & typed_figures(docs)  # by hand: one place only
     measured = {figure for figure in typed_figures(generated) if " " in figure}  # '14.5 min', not bare decimals
     assert not measured & typed_figures(docs)  # the generated block's figures with a unit are never retyped
-    headline = re.findall(r"^\| (teacher|\*\*student\*\*)[^|]*\| (\d\.\d+)", generated, re.M)
+    headline = re.findall(r"^\| (teacher|\*\*student\*\*)[^|]*\|\s*(\d\.\d+)", generated, re.M)
     assert len(headline) == 2
     for model, accuracy in headline:  # the generated headline is never retyped in a chapter, even rounded
         for typed in (accuracy, f"{float(accuracy):.3f}"):
