@@ -63,7 +63,7 @@ def test_a_gated_section_says_so_and_names_the_number_format_not_precision(workd
         gate(workdir / "results" / run)
     assert readme.main(["--run", "offline", "offline-s43", "offline-s44", "--workdir", str(workdir)]) == 0
     section = (workdir / "README.md").read_text().split(readme.START)[1].split(readme.END)[0]
-    assert "3 seed(s) (42, 43, 44) of the main job, mean ± sd, through the gate" in section and "Ungated" not in section
+    assert "3 seeds (42, 43, 44) of the main job, mean ± sd, through the gate" in section and "Ungated" not in section
     assert re.search(r"\| \*\*student\*\*: all-MiniLM-L6-v2 \(22M parameters\), on the teacher's labels alone +\| "
                      r"0\.843 ± 0\.004 +\|", section)
     detail = (workdir / readme.DETAIL).read_text()

@@ -102,7 +102,7 @@ def test_sweep_chooses_on_validation_without_scoring_test_then_final_scores_the_
     shutil.copy(PROJECT_ROOT / "README.md", tmp_path / "README.md")
     assert readme.main(["--sweep", "mini", "--workdir", str(tmp_path)]) == 0
     written = (tmp_path / "README.md").read_text()
-    assert "1 seed(s) (7) of the main job" in written
+    assert "1 seed (7) of the main job" in written
     assert f"mini-{best}-s8: other parameters" in (tmp_path / readme.DETAIL).read_text()  # the long form says why
     assert f"mini-{best}-s8: other parameters" in capsys.readouterr().err
 

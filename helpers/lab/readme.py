@@ -184,7 +184,8 @@ def figure(results: list[Path], path: Path) -> Path:
         ax.hlines(group["accuracy"].mean(), i - 0.3, i + 0.3, color="black", lw=1.5)
         ax.annotate(f"{group['accuracy'].mean():.3f}", (i + 0.32, group["accuracy"].mean()), va="center")
     ax.set(ylim=(0.45, 1.0), xlabel="", ylabel="accuracy on the test reviews",
-           title=f"Test accuracy, {frame['seed'].nunique()} seed(s) (dots), mean (line)")
+           title=(f"Test accuracy, {frame['seed'].nunique()} seeds (dots), mean (line)" if frame["seed"].nunique() > 1
+                  else f"Test accuracy, seed {frame['seed'].iloc[0]}"))
     save(fig, path)
     plt.close(fig)
     return path
@@ -251,7 +252,7 @@ def meaning(results: list[Path], metrics: list[dict], facts: dict, variant: str 
     """What the table says, in a few sentences, every figure read from the runs (`metrics`: their metrics.json)."""
     differences = [m["comparisons"]["student - teacher"] for m in metrics if "student - teacher" in m.get("comparisons", {})]
     no_rating = [m["no_stated_rating"] for m in metrics if m.get("no_stated_rating")]
-    text = (f"{len(results)} seed(s) ({', '.join(map(str, facts['seeds']))}) of the main job"
+    text = (f"{len(results)} seed{'s' if len(results) > 1 else ''} ({', '.join(map(str, facts['seeds']))}) of the main job"
             f"{f' (variant `{variant}`)' if variant else ''}{', mean ± sd' if len(results) > 1 else ''}"
             f"{'' if refused else ', through the gate'}, on "
             f"{facts['n_test']:,} test reviews: {metrics_sample(results)}.")
@@ -260,8 +261,8 @@ def meaning(results: list[Path], metrics: list[dict], facts: dict, variant: str 
         several = len(differences) > 1
         text += (f" The student beats its teacher by {100 * np.mean([d['difference'] for d in differences]):+.1f} "
                  f"points{' on average' if several else ''}, paired on the same reviews" + (
-                     f"; {'every seed' + chr(39) + 's' if several else 'its'} 95% interval lies above 0 (lowest bound "
-                     f"{100 * min(lows):+.1f})." if min(lows) > 0
+                     f"; {'every seed' + chr(39) + 's' if several else 'its'} 95% interval lies above 0 ({'lowest' if several else 'lower'} "
+                     f"bound {100 * min(lows):+.1f})." if min(lows) > 0
                      else f" (lowest 95% bound {100 * min(lows):+.1f})."))
     if no_rating:
         text += (f" IMDB's labels come from the ratings reviewers gave; {np.mean([r['share'] for r in no_rating]):.0%} "
