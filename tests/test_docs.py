@@ -8,7 +8,7 @@ import yaml
 
 from helpers.paths import PROJECT_ROOT
 from helpers.lab.readme import END, START
-from helpers.report import docs_chapters, pandoc_id
+from helpers.report import RUN_FIGURE, docs_chapters, pandoc_id
 
 README = PROJECT_ROOT / "README.md"
 DOCS = sorted((PROJECT_ROOT / "docs").glob("*.qmd"))
@@ -79,7 +79,6 @@ def test_every_relative_link_in_the_readme_resolves():
             assert anchor in {pandoc_id(h) for h in headings(target.read_text())}, link
 
 
-RUN_FIGURE = re.compile(r"^!\[[^\]]*\]\(\.\./figures/([^)\s]+)\)", re.M)
 DOCS_FIGURE = re.compile(r"!\[[^\]]*\]\((\.\./docs/figures/[^)\s]+)\)")
 
 
@@ -89,7 +88,7 @@ def test_every_relative_link_in_the_docs_resolves():
     assert {"self_calibration.png", "source_agreement.png"} <= written
     for chapter in DOCS:
         text = chapter.read_text()
-        for name in RUN_FIGURE.findall(text):  # the run's own figure, staged beside the chapter in each report
+        for _, name, _ in RUN_FIGURE.findall(text):  # the run's own figure, staged beside the chapter in each report
             assert name in written, f"{chapter.name}: no notebook writes {name}"
         for figure in DOCS_FIGURE.findall(text):  # a drawing of the docs themselves
             assert (chapter.parent / figure).resolve().is_file(), (chapter.name, figure)
