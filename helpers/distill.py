@@ -117,9 +117,12 @@ def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: 
 
 
 def targets_preview(rows: pd.DataFrame, n: int = 6, seed: int = 42, width: int = 90) -> pd.DataFrame:
-    """A seeded handful of training rows as a reader sees them: the review's start, the label the student learns,
-    the teacher's probabilities behind it and the row's weight."""
-    shown = rows.sample(min(n, len(rows)), random_state=seed)
+    """A seeded handful of training rows as a reader sees them, the same number of each label the student learns
+    (a plain sample can show one class only): the review's start, that label, the teacher's probabilities behind
+    it and the row's weight."""
+    per_label = max(1, n // rows["labels"].nunique())
+    shown = pd.concat(group.sample(min(per_label, len(group)), random_state=seed)
+                      for _, group in rows.groupby("labels"))
     probs = np.stack(shown["teacher_probs"].to_numpy())
     return pd.DataFrame({"review (start)": shown["text"].str.slice(0, width) + "...",
                          "learns": [CLASSES[i] for i in shown["labels"]],

@@ -249,12 +249,13 @@ def annotate(teacher, texts: Sequence[str], cache_root: Path, chunk_size: int = 
         barrier()  # every process splits the same to-do list before any adds to the cache
     todo = list(dict.fromkeys(h for h in hashes if h not in known))[rank::world]
     first_text = {h: text for h, text in zip(hashes, texts)}
-    with progress(len(todo) if rank == 0 else 0, f"{desc}: {len(hashes) - len(todo) * world:,} cached, annotating") as bar:
-        for start in range(0, len(todo), chunk_size):
-            chunk = todo[start:start + chunk_size]
-            probs = teacher.predict([first_text[h] for h in chunk], progress=bar)
-            store.add(chunk, probs)
-            known.update(zip(chunk, probs))
+    if todo or world > 1:  # a fully cached split prints no bar and no "annotating 0 reviews" line
+        with progress(len(todo) if rank == 0 else 0, f"{desc}: {len(hashes) - len(todo) * world:,} cached, annotating") as bar:
+            for start in range(0, len(todo), chunk_size):
+                chunk = todo[start:start + chunk_size]
+                probs = teacher.predict([first_text[h] for h in chunk], progress=bar)
+                store.add(chunk, probs)
+                known.update(zip(chunk, probs))
     if world > 1:
         barrier()
         known = store.load()

@@ -159,3 +159,15 @@ def test_a_review_outside_the_top_has_no_hard_term_whatever_its_label():
     mixed = distillation_loss(logits, torch.tensor([0, 0]), teacher, 2.0, alpha=0.5, hard=hard,
                               weights=torch.tensor([2.0, 0.0]))
     assert mixed.item() == pytest.approx(distillation_loss(logits[:1], torch.tensor([0]), teacher[:1], 2.0, 0.5).item())
+
+
+def test_targets_preview_shows_each_learned_label_even_when_one_dominates():
+    from helpers.distill import targets_preview
+
+    labels = [0] * 95 + [2] * 5  # a plain sample of 6 would likely show negatives only
+    rows = pd.DataFrame({"text": [f"review {i}" for i in range(100)], "labels": labels,
+                         "teacher_probs": [np.array([0.9, 0.0, 0.1]) if y == 0 else np.array([0.1, 0.0, 0.9])
+                                           for y in labels], "weight": 1.0})
+    preview = targets_preview(rows, n=6, seed=0)
+    assert preview["learns"].value_counts().to_dict() == {"negative": 3, "positive": 3}
+    assert list(preview.columns) == ["review (start)", "learns", "teacher p(negative)", "teacher p(positive)", "weight"]

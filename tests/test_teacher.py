@@ -93,6 +93,17 @@ def test_cached_rerun_never_loads_the_model(tiny_teacher, tmp_path):
     assert again._model is None  # labels checked from the config, weights never needed
 
 
+def test_a_fully_cached_split_prints_no_progress_line(tiny_teacher, tmp_path, monkeypatch, capsys):
+    from helpers.progress import PROGRESS_FILE
+
+    monkeypatch.setenv(PROGRESS_FILE, str(tmp_path / "progress.log"))  # batch mode: one line per annotation
+    texts = ["a good film", "a bad film"]
+    annotate(load_teacher(str(tiny_teacher), device="cpu"), texts, tmp_path / "cache", desc="train")
+    assert "train: 0 cached, annotating: 2 reviews" in capsys.readouterr().out
+    annotate(load_teacher(str(tiny_teacher), device="cpu"), texts, tmp_path / "cache", desc="train")
+    assert capsys.readouterr().out == ""
+
+
 def test_a_retrained_teacher_is_not_served_from_the_cache(tiny_teacher, tmp_path):
     import shutil
 
