@@ -294,6 +294,22 @@ def docs_html(report: Path, out: Path, exporter, pages: list[tuple[str, str]]) -
     return written
 
 
+LAB_STYLESHEETS = ("static/index.css", "static/theme-light.css")  # what nbconvert's lab template inlines
+
+
+def link_lab_stylesheets(pages: list[Path], exporter, out: Path) -> None:
+    """Replace the lab template's stylesheets, inlined whole in every page (about 256 KB each), by links to one
+    copy of each in `out`; a page where a stylesheet is not found inlined keeps what it has."""
+    env = exporter.environment
+    for name in LAB_STYLESHEETS:
+        css = env.loader.get_source(env, name)[0]
+        (out / name).parent.mkdir(parents=True, exist_ok=True)
+        (out / name).write_text(css)
+        inlined, linked = f'<style type="text/css">\n{css}</style>', f'<link rel="stylesheet" href="{name}">'
+        for page in pages:
+            page.write_text(page.read_text().replace(inlined, linked))
+
+
 def static_html(report: Path, metrics: dict, ablation: pd.DataFrame | None = None) -> Path:
     """Each notebook exported by nbconvert, each docs chapter (method, speed, ...) rendered the same way, plus an
     index page with the headline table and figures, all with a sidebar of chapters, a contents list and
@@ -311,7 +327,8 @@ def static_html(report: Path, metrics: dict, ablation: pd.DataFrame | None = Non
             "report_nav": navigation(pages, f"{notebook.stem}.html"),
             "metadata": {"name": f"{notebook_title(notebook.stem)} · distillation report"}})
         (out / f"{notebook.stem}.html").write_text(body)
-    docs_html(report, out, exporter, pages)
+    docs = docs_html(report, out, exporter, pages)
+    link_lab_stylesheets([out / f"{notebook.stem}.html" for notebook in notebooks] + docs, exporter, out)
     figures = [name for name in FIGURES if (out / "figures" / name).exists()]
     nav = navigation(pages, "index.html")
     page = INDEX_PAGE.format(

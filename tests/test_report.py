@@ -82,6 +82,11 @@ def test_the_static_report_has_every_docs_chapter_reachable_from_its_index(smoke
         body = (report / "html" / page).read_text()
         sidebar = re.search(r'<ol class="report-chapters">(.*?)</ol>', body, re.S).group(1)
         assert re.findall(r'href="([^"]+)"', sidebar) == PAGES, page
+    lab_css = (report / "html" / "static" / "index.css").read_text()
+    assert len(lab_css) > 100_000
+    for page in PAGES[1:]:  # the lab stylesheets are linked, one copy each, not inlined in every page
+        body = (report / "html" / page).read_text()
+        assert '<link rel="stylesheet" href="static/index.css">' in body and lab_css[-2000:] not in body, page
     method = (report / "html" / "method.html").read_text()
     assert "Platt scaling" in method and 'href="speed.html#Precision,-chosen-by-measurement"' in method
 
@@ -94,6 +99,9 @@ def test_every_page_has_a_sidebar_contents_and_previous_next_links(browser, smok
         sidebar = browser.execute_script(
             "return Array.from(document.querySelectorAll('.report-chapters a')).map(a => a.getAttribute('href'))")
         assert sidebar == PAGES, page
+        if page != "index.html":  # the linked lab theme's variables are in force
+            assert browser.execute_script("return getComputedStyle(document.documentElement)"
+                                          ".getPropertyValue('--jp-layout-color0').trim()"), page
         current = browser.find_element("css selector", ".report-chapters li.current a").get_attribute("href")
         assert current.endswith(page)
         contents = browser.execute_script(
