@@ -121,8 +121,9 @@ def targets_preview(rows: pd.DataFrame, n: int = 6, seed: int = 42, width: int =
     (a plain sample can show one class only): the review's start, that label, the teacher's probabilities behind
     it and the row's weight."""
     per_label = max(1, n // rows["labels"].nunique())
+    distinct = rows.drop_duplicates("text")  # balancing by resampling repeats reviews
     shown = pd.concat(group.sample(min(per_label, len(group)), random_state=seed)
-                      for _, group in rows.groupby("labels"))
+                      for _, group in distinct.groupby("labels"))
     probs = np.stack(shown["teacher_probs"].to_numpy())
     return pd.DataFrame({"review (start)": shown["text"].str.slice(0, width) + "...",
                          "learns": [CLASSES[i] for i in shown["labels"]],

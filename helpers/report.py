@@ -298,7 +298,7 @@ LAB_STYLESHEETS = ("static/index.css", "static/theme-light.css")  # what nbconve
 
 
 def link_lab_stylesheets(pages: list[Path], exporter, out: Path) -> None:
-    """Replace the lab template's stylesheets, inlined whole in every page (about 256 KB each), by links to one
+    """Replace the lab template's stylesheets, inlined whole in every page (about 256 KB per page), by links to one
     copy of each in `out`; a page where a stylesheet is not found inlined keeps what it has."""
     env = exporter.environment
     for name in LAB_STYLESHEETS:

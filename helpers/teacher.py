@@ -247,9 +247,10 @@ def annotate(teacher, texts: Sequence[str], cache_root: Path, chunk_size: int = 
     known = store.load()
     if world > 1:
         barrier()  # every process splits the same to-do list before any adds to the cache
-    todo = list(dict.fromkeys(h for h in hashes if h not in known))[rank::world]
+    pending = list(dict.fromkeys(h for h in hashes if h not in known))  # the same on every process
+    todo = pending[rank::world]
     first_text = {h: text for h, text in zip(hashes, texts)}
-    if todo or world > 1:  # a fully cached split prints no bar and no "annotating 0 reviews" line
+    if pending:  # a fully cached split prints no bar and no "annotating 0 reviews" line
         with progress(len(todo) if rank == 0 else 0, f"{desc}: {len(hashes) - len(todo) * world:,} cached, annotating") as bar:
             for start in range(0, len(todo), chunk_size):
                 chunk = todo[start:start + chunk_size]

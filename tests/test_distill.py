@@ -168,6 +168,8 @@ def test_targets_preview_shows_each_learned_label_even_when_one_dominates():
     rows = pd.DataFrame({"text": [f"review {i}" for i in range(100)], "labels": labels,
                          "teacher_probs": [np.array([0.9, 0.0, 0.1]) if y == 0 else np.array([0.1, 0.0, 0.9])
                                            for y in labels], "weight": 1.0})
+    rows = pd.concat([rows, rows[rows["labels"] == 2]] * 3)  # balancing repeats the positives: shown once each
     preview = targets_preview(rows, n=6, seed=0)
     assert preview["learns"].value_counts().to_dict() == {"negative": 3, "positive": 3}
+    assert preview["review (start)"].is_unique
     assert list(preview.columns) == ["review (start)", "learns", "teacher p(negative)", "teacher p(positive)", "weight"]

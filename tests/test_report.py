@@ -82,11 +82,12 @@ def test_the_static_report_has_every_docs_chapter_reachable_from_its_index(smoke
         body = (report / "html" / page).read_text()
         sidebar = re.search(r'<ol class="report-chapters">(.*?)</ol>', body, re.S).group(1)
         assert re.findall(r'href="([^"]+)"', sidebar) == PAGES, page
-    lab_css = (report / "html" / "static" / "index.css").read_text()
-    assert len(lab_css) > 100_000
+    lab_css = {name: (report / "html" / "static" / name).read_text() for name in ("index.css", "theme-light.css")}
+    assert len(lab_css["index.css"]) > 100_000
     for page in PAGES[1:]:  # the lab stylesheets are linked, one copy each, not inlined in every page
         body = (report / "html" / page).read_text()
-        assert '<link rel="stylesheet" href="static/index.css">' in body and lab_css[-2000:] not in body, page
+        for name, css in lab_css.items():
+            assert f'<link rel="stylesheet" href="static/{name}">' in body and css[-2000:] not in body, (page, name)
     method = (report / "html" / "method.html").read_text()
     assert "Platt scaling" in method and 'href="speed.html#Precision,-chosen-by-measurement"' in method
 
