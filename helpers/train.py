@@ -242,9 +242,10 @@ def training_summary(paths: RunPaths) -> str:
     settings = read_json(paths.student / TRAINING_FILE)
     text = (f"The student learned from {settings['n_training_rows']:,} training rows built from "
             f"{settings['n_pool']:,} pool reviews (the top {settings['keep_top_fraction']:.0%} of each teacher class, "
-            f"balance `{settings['balance']}`): {settings['epochs']:g} epoch(s) under {settings['train_precision_used']}")
+            f"balance `{settings['balance']}`): {settings['epochs']:g} epoch{'' if settings['epochs'] == 1 else 's'} "
+            f"under {settings['train_precision_used']}")
     rounds = settings.get("self_train_round", 0)
-    text += f", after {rounds} self-training round(s)." if rounds else "."
+    text += f", after {rounds} self-training round{'' if rounds == 1 else 's'}." if rounds else "."
     relearned = settings.get("self_calibration")
     if relearned:
         text += (f" Self-calibration was {'kept' if relearned['kept'] else 'not kept'}: {relearned['why']}."
