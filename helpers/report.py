@@ -301,13 +301,17 @@ def link_lab_stylesheets(pages: list[Path], exporter, out: Path) -> None:
     """Replace the lab template's stylesheets, inlined whole in every page (about 256 KB per page), by links to one
     copy of each in `out`; a page where a stylesheet is not found inlined keeps what it has."""
     env = exporter.environment
+    swaps = []  # (inlined, linked) per stylesheet
     for name in LAB_STYLESHEETS:
         css = env.loader.get_source(env, name)[0]
         (out / name).parent.mkdir(parents=True, exist_ok=True)
         (out / name).write_text(css)
-        inlined, linked = f'<style type="text/css">\n{css}</style>', f'<link rel="stylesheet" href="{name}">'
-        for page in pages:
-            page.write_text(page.read_text().replace(inlined, linked))
+        swaps.append((f'<style type="text/css">\n{css}</style>', f'<link rel="stylesheet" href="{name}">'))
+    for page in pages:  # each page read and written once
+        text = page.read_text()
+        for inlined, linked in swaps:
+            text = text.replace(inlined, linked)
+        page.write_text(text)
 
 
 def static_html(report: Path, metrics: dict, ablation: pd.DataFrame | None = None) -> Path:

@@ -7,6 +7,11 @@ import html
 import pandas as pd
 
 
+def counted(number, noun: str) -> str:
+    """'1 seed', '3 seeds', '0.4 epochs': a count and its noun, plural unless the count is 1."""
+    return f"{number:g} {noun}{'' if number == 1 else 's'}"
+
+
 def md_text(value) -> str:
     """`value` safe inside Markdown that becomes HTML (Quarto, model cards): tags escaped, no table breaks."""
     return html.escape(str(value)).replace("|", "\\|")

@@ -25,6 +25,7 @@ from .paths import RunPaths, plain_modes, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .student import (TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, recover_student, save_student,
                       stage_student, staging_folder, swap_in, targets_key, train_student)
+from .tables import counted
 from .teacher import CLASSES, PROB_COLUMNS
 
 TARGET_PARAMETERS = ("class_prior", "min_confidence", "keep_top_fraction", "rest_fraction", "balance")
@@ -242,10 +243,9 @@ def training_summary(paths: RunPaths) -> str:
     settings = read_json(paths.student / TRAINING_FILE)
     text = (f"The student learned from {settings['n_training_rows']:,} training rows built from "
             f"{settings['n_pool']:,} pool reviews (the top {settings['keep_top_fraction']:.0%} of each teacher class, "
-            f"balance `{settings['balance']}`): {settings['epochs']:g} epoch{'' if settings['epochs'] == 1 else 's'} "
-            f"under {settings['train_precision_used']}")
+            f"balance `{settings['balance']}`): {counted(settings['epochs'], 'epoch')} under {settings['train_precision_used']}")
     rounds = settings.get("self_train_round", 0)
-    text += f", after {rounds} self-training round{'' if rounds == 1 else 's'}." if rounds else "."
+    text += f", after {counted(rounds, 'self-training round')}." if rounds else "."
     relearned = settings.get("self_calibration")
     if relearned:
         text += (f" Self-calibration was {'kept' if relearned['kept'] else 'not kept'}: {relearned['why']}."

@@ -25,6 +25,7 @@ from ..gate import final_checked, ungated
 from ..metrics import precision_line
 from ..paths import PROJECT_ROOT, RunPaths, read_json, resolve, run_name
 from ..run import work_differences
+from ..tables import counted
 
 START, END = "<!-- results:start (written by python -m helpers.lab.readme) -->", "<!-- results:end -->"
 MODELS = {"majority": "majority class (floor)", "teacher": "teacher", "student": "student",
@@ -252,17 +253,17 @@ def meaning(results: list[Path], metrics: list[dict], facts: dict, variant: str 
     """What the table says, in a few sentences, every figure read from the runs (`metrics`: their metrics.json)."""
     differences = [m["comparisons"]["student - teacher"] for m in metrics if "student - teacher" in m.get("comparisons", {})]
     no_rating = [m["no_stated_rating"] for m in metrics if m.get("no_stated_rating")]
-    text = (f"{len(results)} seed{'s' if len(results) > 1 else ''} ({', '.join(map(str, facts['seeds']))}) of the main job"
+    text = (f"{counted(len(results), 'seed')} ({', '.join(map(str, facts['seeds']))}) of the main job"
             f"{f' (variant `{variant}`)' if variant else ''}{', mean ± sd' if len(results) > 1 else ''}"
             f"{'' if refused else ', through the gate'}, on "
             f"{facts['n_test']:,} test reviews: {metrics_sample(results)}.")
     if differences:
         lows = [d["difference_ci95"][0] for d in differences]
         several = len(differences) > 1
+        whose, bound = ("every seed's", "lowest") if several else ("its", "lower")
         text += (f" The student beats its teacher by {100 * np.mean([d['difference'] for d in differences]):+.1f} "
                  f"points{' on average' if several else ''}, paired on the same reviews" + (
-                     f"; {'every seed' + chr(39) + 's' if several else 'its'} 95% interval lies above 0 ({'lowest' if several else 'lower'} "
-                     f"bound {100 * min(lows):+.1f})." if min(lows) > 0
+                     f"; {whose} 95% interval lies above 0 ({bound} bound {100 * min(lows):+.1f})." if min(lows) > 0
                      else f" (lowest 95% bound {100 * min(lows):+.1f})."))
     if no_rating:
         text += (f" IMDB's labels come from the ratings reviewers gave; {np.mean([r['share'] for r in no_rating]):.0%} "
