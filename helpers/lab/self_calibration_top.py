@@ -5,11 +5,12 @@ does? Held-out ECE on the validation half the map never saw, as helpers.train.se
 `python -m helpers.lab.self_calibration_top <trained checkpoint> <the run's data folder> <seed> 4000 > out.json`
 (records: results/records/cpu-epyc-budget-2026-12-02/headcal_s4x.json, one setting: full-batch Adam, 300 steps at 1e-3)
 """
-import sys, json, time
+import copy, sys, json, time
 import numpy as np, pandas as pd, torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from helpers.inference import encode
 from helpers.calibrate import truth_map, halves, effect
+from helpers.data import read_reviews
 
 
 def main() -> None:
@@ -18,7 +19,7 @@ def main() -> None:
     torch.manual_seed(0)
     tok = AutoTokenizer.from_pretrained(ckpt)
     model = AutoModelForSequenceClassification.from_pretrained(ckpt).eval()
-    read = lambda s: pd.read_csv(f"{data}/{s}_teacher_annotated.csv", keep_default_na=False)
+    read = lambda split: read_reviews(f"{data}/{split}_teacher_annotated.csv")  # as load_pool reads them
     pool = pd.concat([read("train"), read("unsupervised")], ignore_index=True)
     sample = pool.sample(min(n_pool, len(pool)), random_state=seed)
     val = read("validation")
@@ -43,7 +44,6 @@ def main() -> None:
     target = torch.tensor(to_truth(probs(h_pool)), dtype=torch.float32)
     out = {"checkpoint": ckpt, "seed": seed, "pool_reviews": len(sample), "feature_seconds": round(secs, 1)}
     for what in ("head", "pooler_and_head"):
-        import copy
         pooler, head = copy.deepcopy(model.bert.pooler), copy.deepcopy(model.classifier)
         params = list(head.parameters()) + (list(pooler.parameters()) if what != "head" else [])
         opt = torch.optim.Adam(params, lr=1e-3)
