@@ -243,12 +243,18 @@ else:
 '''
 
 
+# One thread and MKL's strict reproducible mode, so that two processes score the spread model bit for bit alike:
+# by default MKL may pick its thread count by load and its kernels by the alignment of the inputs, and the spread
+# head's weights in the hundreds turn that last-bit noise into a different fitted scale (CI failed so once).
+REPRODUCIBLE_MKL = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "MKL_DYNAMIC": "FALSE", "MKL_CBWR": "AUTO,STRICT"}
+
+
 def run_step(workdir: Path, step: str, pause: str = "") -> subprocess.Popen:
     """03's `step` on the run in `workdir`, in a process of its own; with `pause`, it stops before writing a
     training.json that holds that key (and touches `paused`)."""
     log = open(workdir / f"{step}{'-paused' if pause else ''}.log", "w")
     return subprocess.Popen([sys.executable, "-c", STEP, str(workdir), step, str(FEW)], cwd=ROOT, stdout=log,
-                            stderr=subprocess.STDOUT, env={**os.environ, "PAUSE_AT": pause})
+                            stderr=subprocess.STDOUT, env={**os.environ, **REPRODUCIBLE_MKL, "PAUSE_AT": pause})
 
 
 def finished(process: subprocess.Popen, workdir: Path) -> None:
