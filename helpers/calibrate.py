@@ -31,6 +31,9 @@ import numpy as np
 from .metrics import binary_positive_probability, expected_calibration_error, to_binary
 from .teacher import CLASSES
 
+SELF_CALIBRATION_PARTS = ("network", "top")  # what relearns in self-calibration: the whole student, or the
+# layers above its encoder (helpers.train.self_calibrate)
+
 MIN_REVIEWS = 500  # fewer validation reviews than this: no calibration
 NEUTRAL_OFF = -1.0e4  # the neutral row's bias once calibrated: exp(-1e4) is 0 at every precision
 NEG, NEU, POS = (CLASSES.index(name) for name in ("negative", "neutral", "positive"))

@@ -198,10 +198,23 @@ def token_batches(lengths: np.ndarray, max_tokens: int, max_reviews: int = 0) ->
     return batches
 
 
+def probabilities(model, enc: dict[str, torch.Tensor]) -> torch.Tensor:
+    """A batch's class probabilities, as float32: what scoring reads out of a model."""
+    return torch.softmax(model(**enc).logits.float(), dim=-1)
+
+
+def probabilities_and_states(model, enc: dict[str, torch.Tensor]) -> torch.Tensor:
+    """A batch's class probabilities and after them, in the same rows, its last hidden state at the first token
+    ([CLS], <s>): all a classification head reads. One pass, as float32."""
+    out = model(**enc, output_hidden_states=True)
+    return torch.cat([torch.softmax(out.logits.float(), dim=-1), out.hidden_states[-1][:, 0].float()], dim=-1)
+
+
 def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch_size: int = 0,
                   progress: tqdm | None = None, truncation: str = "head", head_tokens: int = 128,
-                  max_tokens: int = 0, precision: str = "fp32") -> np.ndarray:
-    """Softmax probabilities, one row per text in input order.
+                  max_tokens: int = 0, precision: str = "fp32", readout=probabilities) -> np.ndarray:
+    """Softmax probabilities (or another `readout` of each batch, e.g. `probabilities_and_states`), one row per text in
+    input order.
 
     `truncation` is `head`, `head_tail` (see `encode`) or `chunks`: the mean over windows covering the whole
     text, each weighted by its tokens. Texts are tokenized once, then batched by `max_tokens` padded tokens
@@ -209,6 +222,8 @@ def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch
     `at_precision(model, precision)`.
     """
     if truncation == "chunks":
+        if readout is not probabilities:
+            raise ValueError("chunks truncation averages probabilities over windows: it has no other readout")
         ids, owner = windows(tokenizer, texts, max_length)
         per_window = predict_ids(model, tokenizer, ids, batch_size, max_tokens=max_tokens, precision=precision)
         specials = sum(map(len, special_tokens(tokenizer)))
@@ -219,12 +234,13 @@ def predict_proba(model, tokenizer, texts: Sequence[str], max_length: int, batch
             progress.update(len(texts))
         return (sums / np.bincount(owner, weights=size, minlength=len(texts))[:, None]).astype(np.float32)
     return predict_ids(model, tokenizer, encode(tokenizer, texts, max_length, truncation, head_tokens),
-                       batch_size, progress, max_tokens, precision)
+                       batch_size, progress, max_tokens, precision, readout)
 
 
 def predict_ids(model, tokenizer, ids: list[list[int]], batch_size: int = 0, progress: tqdm | None = None,
-                max_tokens: int = 0, precision: str = "fp32") -> np.ndarray:
-    """Probabilities for pre-tokenized inputs in token-budget batches, longest first, in input order.
+                max_tokens: int = 0, precision: str = "fp32", readout=probabilities) -> np.ndarray:
+    """Probabilities (or `readout`'s rows) for pre-tokenized inputs in token-budget batches, longest first, in input
+    order.
 
     Batch indices stay on the CPU and results on the device; the device is synchronised once, at the end, when
     the results are gathered and put back in input order. On GPU out-of-memory the token budget halves and the
@@ -239,7 +255,7 @@ def predict_ids(model, tokenizer, ids: list[list[int]], batch_size: int = 0, pro
     while pending:
         batch = pending[0]
         try:
-            outputs.append(_forward(model, tokenizer, [ids[i] for i in batch], device, precision))
+            outputs.append(_forward(model, tokenizer, [ids[i] for i in batch], device, precision, readout))
         except (torch.OutOfMemoryError, RuntimeError) as err:
             if not is_out_of_memory(err) or len(batch) == 1:
                 raise
@@ -255,9 +271,11 @@ def predict_ids(model, tokenizer, ids: list[list[int]], batch_size: int = 0, pro
         pending.pop(0)
         if progress is not None:
             progress.update(len(batch))
-    out = np.zeros((len(ids), model.config.num_labels), dtype=np.float32)
-    if outputs:
-        out[np.concatenate(done)] = torch.cat(outputs).cpu().numpy()
+    if not outputs:
+        return np.zeros((0, model.config.num_labels), dtype=np.float32)
+    rows = torch.cat(outputs).cpu().numpy()
+    out = np.zeros((len(ids), rows.shape[1]), dtype=np.float32)
+    out[np.concatenate(done)] = rows
     return out
 
 
@@ -272,14 +290,14 @@ def padded(batch_ids: list[list[int]], pad_id: int) -> dict[str, torch.Tensor]:
     return {"input_ids": input_ids, "attention_mask": mask}
 
 
-def _forward(model, tokenizer, batch_ids: list[list[int]], device: torch.device, precision: str = "fp32") -> torch.Tensor:
-    """One padded batch through the model, as float32 probabilities on `device`."""
+def _forward(model, tokenizer, batch_ids: list[list[int]], device: torch.device, precision: str = "fp32",
+             readout=probabilities) -> torch.Tensor:
+    """One padded batch through the model, as float32 probabilities (or `readout`'s rows) on `device`."""
     pin = device.type == "cuda"
     enc = {k: (v.pin_memory() if pin else v).to(device, non_blocking=pin)
            for k, v in padded(batch_ids, tokenizer.pad_token_id or 0).items()}
     with torch.inference_mode(), autocast(device, precision):
-        logits = model(**enc).logits
-    return torch.softmax(logits.float(), dim=-1)
+        return readout(model, enc)
 
 
 def computed_on(device, precision: str, batch_size: int = 0) -> dict:

@@ -162,10 +162,11 @@ def choices() -> dict[str, tuple]:
     from .distill import BALANCING, LOSSES
     from .inference import PRECISIONS, TRUNCATIONS
     from .precision import TRAIN_PRECISIONS
+    from .calibrate import SELF_CALIBRATION_PARTS
 
     return {"precision": PRECISIONS, "train_precision": TRAIN_PRECISIONS, "truncation": TRUNCATIONS,
             "teacher_truncation": (*TRUNCATIONS, "chunks"), "zeroshot_truncation": TRUNCATIONS,
-            "distill_loss": LOSSES, "balance": BALANCING}
+            "distill_loss": LOSSES, "balance": BALANCING, "self_calibration_part": SELF_CALIBRATION_PARTS}
 
 
 def _typed(name: str, value, kind: str):

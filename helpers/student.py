@@ -18,7 +18,7 @@ from .calibrate import binary_reading, calibrated, record_branches, restore
 from .distill import DistillationTrainer, loss_weights
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError
-from .inference import at_precision, encode, predict_proba, token_budget
+from .inference import at_precision, encode, predict_proba, probabilities, probabilities_and_states, token_budget
 from .metrics import headline, precision_line, to_binary
 from .models import files_digest, from_pretrained, model_identity, pick_device
 from .paths import atomic_path, plain_modes, read_json, write_json
@@ -331,13 +331,22 @@ class SavedStudent:
         self.verdict = verdict
         self._scored = {}
 
-    def score(self, precision: str, texts, progress_bar=None) -> np.ndarray:
-        """Class probabilities per text at `precision`."""
+    def score(self, precision: str, texts, progress_bar=None, readout=probabilities) -> np.ndarray:
+        """Class probabilities (or another `readout`) per text at `precision`."""
         if precision not in self._runnable:
             self._runnable[precision] = at_precision(self.model, precision)
         return predict_proba(self._runnable[precision], self.tokenizer, list(texts), read_length(self.settings),
                              self.batch_size, progress_bar, self.settings["truncation"], self.settings["head_tokens"],
-                             precision=precision)
+                             precision=precision, readout=readout)
+
+    def probabilities_and_states(self, texts, desc: str) -> tuple[np.ndarray, np.ndarray]:
+        """Per text, the class probabilities `predict` gives an uncalibrated student and, from the same pass, the
+        encoder's last hidden state at the first token (what `top_of` reads): read as the student reads reviews, at
+        the settled precision; not cached."""
+        texts = list(texts)
+        with progress(len(texts), desc) as bar:
+            rows = self.score(self.precision, texts, bar, readout=probabilities_and_states)
+        return rows[:, :self.model.config.num_labels], rows[:, self.model.config.num_labels:]
 
     def predict(self, texts, desc: str = "student") -> np.ndarray:
         """Class probabilities per text, at the settled precision: the trained student's, or for a calibrated one its
@@ -415,6 +424,39 @@ def stage_student(trainer, folder: Path, config: TrainConfig, provenance: dict) 
         write_json({**asdict(config), **provenance}, staging / TRAINING_FILE)
     barrier()
     return staging
+
+
+def stage_model(model, source: Path, folder: Path, settings: dict) -> Path:
+    """Save `model`'s weights and config over a copy of the student saved in `source` (its tokenizer and all), with
+    `settings` as training.json, into the staging folder of `folder` (emptied first) and return it: a complete student
+    that `swap_in` can put in `folder`'s place."""
+    recover_student(folder)
+    staging = staging_folder(folder)
+    if is_main():
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.copytree(source, staging)
+        model.save_pretrained(str(staging))
+        write_json(settings, staging / TRAINING_FILE)
+    barrier()
+    return staging
+
+
+def top_of(model):
+    """The layers above the encoder, as a function from its first-token states (reviews x hidden size) to the logits,
+    and those layers: BERT's pooler and classifier, DistilBERT's pre-classifier and classifier, RoBERTa's
+    classification head. Run in eval mode, it gives the logits the whole model gives (dropout as the model's mode
+    says)."""
+    kind = model.config.model_type
+    if kind == "bert":
+        return (lambda h: model.classifier(model.dropout(model.bert.pooler(h[:, None])))), [model.bert.pooler,
+                                                                                             model.classifier]
+    if kind == "distilbert":
+        return (lambda h: model.classifier(model.dropout(torch.relu(model.pre_classifier(h))))), [
+            model.pre_classifier, model.classifier]
+    if kind in ("roberta", "xlm-roberta"):
+        return (lambda h: model.classifier(h[:, None])), [model.classifier]
+    raise ConfigError(f"self_calibration_part: top knows BERT, DistilBERT and RoBERTa students, not '{kind}'; "
+                      "use 'network'")
 
 
 def staging_folder(folder: Path) -> Path:

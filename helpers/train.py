@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from . import cache
-from .calibrate import MIN_REVIEWS, calibration_line, choose, effect, fold, halves, restore, truth_map
+from .calibrate import (MIN_REVIEWS, SELF_CALIBRATION_PARTS, calibration_line, choose, effect, fold, halves,
+                        restore, truth_map)
 from .data import read_reviews
 from .distill import training_targets
 from .distributed import barrier, is_main, rank_and_world
@@ -23,8 +24,9 @@ from .errors import ConfigError, UserError
 from .metrics import binary_positive_probability, expected_calibration_error, reliability_bins
 from .paths import RunPaths, plain_modes, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS, verdict_line
+from .progress import progress
 from .student import (TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, recover_student, save_student,
-                      stage_student, staging_folder, swap_in, targets_key, train_student)
+                      stage_model, stage_student, swap_in, targets_key, top_of, train_student)
 from .tables import counted
 from .teacher import CLASSES, PROB_COLUMNS
 
@@ -99,7 +101,8 @@ def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.
     """The trained student relearns its own probabilities on `self_calibration_reviews` pool reviews (drawn with the
     run's seed), each mapped to the truth by `calibrate.truth_map`: a map that keeps every decision and may take any
     shape, learned by the network itself, where a fold into the head is limited to shapes convex in the binary logit.
-    One epoch of the soft loss at temperature 1, from the trained head (a calibrated student's fold is undone first).
+    One epoch of the soft loss at temperature 1, from the trained head (a calibrated student's fold is undone first);
+    with `self_calibration_part: top`, only the layers above the encoder relearn, on its frozen states (`relearn_top`).
 
     Judged held out. The map is fitted on one seeded half of validation and the relearned student judged on the
     other (`..._held_out`; figures on the half the map was fitted on are kept as `..._in_sample`). Its targets do not
@@ -111,6 +114,9 @@ def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.
     student stays, and the record says why. Its weights and record are swapped in together; the trained student's
     settings stay in training.json, this step's under `self_calibration`, so it runs once per trained student.
     Returns that record."""
+    part = p.get("self_calibration_part", "network")
+    if part not in SELF_CALIBRATION_PARTS:
+        raise ConfigError(f"self_calibration_part must be {' or '.join(map(repr, SELF_CALIBRATION_PARTS))}, not {part!r}")
     recover_student(paths.student)
     settings = read_json(paths.student / TRAINING_FILE)  # the trained student's: training below leaves it as it is
     if settings.get("self_calibration"):  # a second relearning would fit the map to what the first one learned
@@ -126,17 +132,22 @@ def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.
     gold, (fitted_on, judged_on) = validation["label"].to_numpy(), halves(len(validation), p["seed"])
     before = student.predict(validation["text"], "self-calibration: student on validation")
     sample = pool.sample(min(p["self_calibration_reviews"], len(pool)), random_state=p["seed"])
-    trainer = relearn(paths, p, start, student, truth_map(before[fitted_on], gold[fitted_on]), sample, validation)
-    staging = stage_student(trainer, paths.student, config_from(settings), {  # a calibration of the old weights is void
-        k: v for k, v in settings.items() if k not in TrainConfig.__dataclass_fields__ and k != "calibration"})
+    to_truth = truth_map(before[fitted_on], gold[fitted_on])
+    if part == "top":
+        staging, how = relearn_top(paths, start, student, to_truth, sample, settings)
+    else:
+        trainer = relearn(paths, p, start, student, to_truth, sample, validation)
+        staging = stage_student(trainer, paths.student, config_from(settings), {  # a calibration of the old weights
+            k: v for k, v in settings.items() if k not in TrainConfig.__dataclass_fields__ and k != "calibration"})
+        how = {"learning_rate": trainer.args.learning_rate, "epochs": 1.0,
+               "train_precision_used": trainer.train_precision}
     relearned = SavedStudent(staging, p["device"], p.get("eval_batch_size", 0), paths.cache)
     relearned.use(verdict)
     after = relearned.predict(validation["text"], "self-calibration: relearned student on validation")
     record = {"pool_reviews": len(sample), "map": "isotonic regression of the binary reading's logit, held on its "
               "side of 0.5", "fitted_on": f"{len(fitted_on):,} validation reviews (a half drawn with the seed)",
               "judged_on": f"the other {len(judged_on):,} validation reviews (held out)", "halves_seed": p["seed"],
-              "scored_at": verdict["precision"], "learning_rate": trainer.args.learning_rate, "epochs": 1.0,
-              "train_precision_used": trainer.train_precision,
+              "scored_at": verdict["precision"], "part": part, **how,
               **relearning_figures(before, after, gold, (fitted_on, judged_on))}
     record.update(keep_or_not(record))
     settle_relearning(paths.student, staging, settings, record)
@@ -156,6 +167,71 @@ def relearn(paths: RunPaths, p: dict, start: Path, student: SavedStudent, to_tru
     config = TrainConfig(**{**vars(config_from(p)), "epochs": 1.0, "distill_loss": "soft", "temperature": 1.0,
                             "learning_rate": p["self_calibration_learning_rate"], "warmup": 0.0})
     return train_student(str(start), rows, validation, paths.models / "checkpoints_self_calibration", config)
+
+
+TOP_STEPS, TOP_LEARNING_RATE = 300, 1e-3  # full-batch Adam on frozen states, the one setting of the lab check
+# helpers/lab/self_calibration_top.py (records: results/records/cpu-epyc-budget-2026-12-02/headcal_s4{2,3,4}.json)
+
+
+def relearn_top(paths: RunPaths, start: Path, student: SavedStudent, to_truth, sample: pd.DataFrame,
+                settings: dict) -> tuple[Path, dict]:
+    """Refit only the layers above the encoder (`top_of`: BERT's pooler and classifier, DistilBERT's pre-classifier
+    and classifier, RoBERTa's head) to each sample review's own probability mapped by `to_truth`, on the encoder's
+    first-token states, read in the same pass as those probabilities, at the settled precision, and frozen
+    (`fit_top`, at that precision as the saved student will be scored). The encoder's weights stay as trained.
+    Returns the staged student and how it learned."""
+    import copy
+
+    import torch
+    from scipy.stats import entropy
+
+    model = copy.deepcopy(student.model).eval()  # fp32 weights; `student` keeps scoring the trained ones
+    top_of(model)  # a student without a known top is refused before its states are read
+    probs, states = student.probabilities_and_states(
+        sample["text"], f"self-calibration: student and its encoder states on {len(sample):,} pool reviews")
+    positive = to_truth(probs)  # the targets `relearn` gives the whole network
+    device = next(model.parameters()).device
+    losses = fit_top(model, torch.from_numpy(states).to(device), torch.from_numpy(positive).float().to(device),
+                     student.precision)
+    staging = stage_model(model, start, paths.student, {k: v for k, v in settings.items() if k != "calibration"})
+    floor = float(entropy([positive, 1 - positive]).mean())  # the least the soft loss can reach on these targets
+    return staging, {"learning_rate": TOP_LEARNING_RATE, "steps": TOP_STEPS, "loss_first": round(losses[0], 6),
+                     "loss_last": round(losses[1], 6), "loss_floor": round(floor, 6),
+                     "train_precision_used": fitted_at(student.precision)}
+
+
+def fitted_at(precision: str) -> str:
+    """The precision `fit_top` runs the top at for a student scored at `precision`: autocast to bf16 or fp16 over fp32
+    weights, else fp32 (an int8 student's top is fitted unquantized)."""
+    return precision if precision in ("bf16", "fp16") else "fp32"
+
+
+def fit_top(model, states, positive, precision: str = "fp32") -> tuple[float, float]:
+    """Fit `model`'s layers above the encoder, in place, so that on `states` (reviews x hidden size) their binary
+    reading says `positive`: the soft loss at temperature 1, full-batch Adam for TOP_STEPS at TOP_LEARNING_RATE on
+    fp32 weights, the top run at `fitted_at(precision)` as the saved student is scored, in eval mode (no dropout).
+    Adam's fixed step suits a head whose weights are of the scale training leaves (it moves each weight by at most
+    about TOP_STEPS x TOP_LEARNING_RATE). Returns the loss at the first and the last step."""
+    import torch
+
+    from .inference import autocast
+
+    top, layers = top_of(model.eval())
+    optimizer = torch.optim.Adam([w for layer in layers for w in layer.parameters()], lr=TOP_LEARNING_RATE)
+    negative_class, positive_class = CLASSES.index("negative"), CLASSES.index("positive")
+    losses = []
+    with progress(TOP_STEPS, "self-calibration: refitting the layers above the encoder", unit="step") as bar:
+        for _ in range(TOP_STEPS):
+            with autocast(states.device, fitted_at(precision)):
+                logits = top(states)
+            log_probs = torch.log_softmax(logits.float(), -1)
+            loss = -(positive * log_probs[:, positive_class] + (1 - positive) * log_probs[:, negative_class]).mean()
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            bar.update(1)
+    return losses[0], losses[-1]
 
 
 def trained_student(paths: RunPaths, settings: dict) -> Path:
@@ -292,22 +368,16 @@ def calibrate_student(folder: Path, validation: pd.DataFrame, device: str = "aut
         record = choose(student.uncalibrated(validation["text"]), gold, min_reviews)
     if fitted_on and "fitted_on" in record:
         record["fitted_on"] = fitted_on
-    if is_main():
-        stage_calibrated(folder, settings, record)
-    swap_in(staging_folder(folder), folder)
+    swap_in(stage_calibrated(folder, settings, record), folder)
     return record
 
 
-def stage_calibrated(folder: Path, settings: dict, record: dict) -> None:
+def stage_calibrated(folder: Path, settings: dict, record: dict) -> Path:
     """Stage a copy of the student: its trained head, folded by `record`'s map if any, and `record` on file."""
-    staging = staging_folder(folder)
-    shutil.rmtree(staging, ignore_errors=True)
-    shutil.copytree(folder, staging)
     model = trained_model(folder, settings)
     if record["folded"]:
         record["head"] = fold(model, record["branches"])  # the project scores before and after
-    model.save_pretrained(str(staging))
-    write_json({**settings, "calibration": record}, staging / TRAINING_FILE)
+    return stage_model(model, folder, folder, {**settings, "calibration": record})
 
 
 def gold_ceiling(paths: RunPaths, p: dict, train: pd.DataFrame, validation: pd.DataFrame):

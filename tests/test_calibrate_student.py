@@ -69,9 +69,35 @@ def spread_model(tmp_path_factory, tiny_teacher) -> Path:
     return folder
 
 
+@pytest.fixture(scope="session")
+def spread_model_at_scale(tmp_path_factory, tiny_teacher) -> Path:
+    """The spread model with the dense layer of RoBERTa's head the identity, so that what its last layer reads varies
+    between reviews as in a trained student: behind the random dense layer's tiny outputs, the last layer needs
+    weights in the hundreds to spread d, and a fixed step of Adam on the layers above the encoder throws such a
+    head about."""
+    import torch
+    from transformers import AutoModelForSequenceClassification
+
+    folder = tmp_path_factory.mktemp("spread_at_scale") / "model"
+    shutil.copytree(tiny_teacher, folder)
+    model = AutoModelForSequenceClassification.from_pretrained(folder)
+    with torch.no_grad():
+        model.classifier.dense.weight.copy_(torch.eye(model.config.hidden_size))
+        model.classifier.dense.bias.zero_()
+    model.save_pretrained(folder)
+    spread_head(folder, reviews(200, seed=0))
+    return folder
+
+
 @pytest.fixture
 def run(tmp_path, spread_model):
     """A run whose trained student is the spread model: (paths, 03's parameters, pool, validation)."""
+    return run_of(tmp_path, spread_model)
+
+
+def run_of(tmp_path: Path, spread_model: Path):
+    """A run whose trained student is `spread_model`, its validation labels drawn from 3 d: (paths, 03's parameters,
+    pool, validation)."""
     paths = RunPaths.of(str(tmp_path / "run"), "tiny")
     shutil.copytree(spread_model, paths.student)
     write_json({**asdict(CONFIG), "student": str(spread_model), "teacher": "random", "n_pool": 64},
@@ -195,6 +221,53 @@ def test_the_relearned_student_is_kept_only_where_it_helps_held_out(run, monkeyp
     assert train.self_calibrate(paths, p, pool, validation, FEW) == record  # once per trained student
     assert not list(paths.models.glob("*.partial"))
 
+
+@pytest.mark.parametrize("kept", [True, False])
+def test_self_calibrating_the_top_alone_moves_only_the_layers_above_the_encoder(tmp_path, spread_model_at_scale,
+                                                                                monkeypatch, kept):
+    """With `self_calibration_part: top` a calibrated student's layers above the encoder relearn from its trained
+    head (not the fold), on its frozen states, toward the mapped probabilities (the loss falls). Kept (the keep rule
+    decides; here the test does, both ways), the head is all that moved, the old calibration is gone, the record
+    matches the saved student's scores and pipeline() loads it; not kept, the calibrated student stays as it was."""
+    import torch
+    from transformers import AutoModelForSequenceClassification, pipeline
+
+    paths, p, pool, validation = run_of(tmp_path, spread_model_at_scale)
+    trained = saved_head(paths.student)
+    assert train.calibrate_student(paths.student, validation, "cpu", FEW)["folded"]
+    settings, weights_before = read_json(paths.student / "training.json"), weights_hash(paths.student)
+    state = lambda: AutoModelForSequenceClassification.from_pretrained(str(paths.student)).state_dict()
+    before, started, real_fit = state(), [], train.fit_top
+    monkeypatch.setattr(train, "fit_top", lambda model, *args: started.append(np.column_stack(
+        [head_of(model).weight.detach().numpy(), head_of(model).bias.detach().numpy()])) or real_fit(model, *args))
+    monkeypatch.setattr(train, "keep_or_not", lambda record: {"kept": kept, "why": "decided by the test"})
+    record = train.self_calibrate(paths, {**p, "self_calibration_part": "top"}, pool, validation, FEW)
+    np.testing.assert_array_equal(started[0], trained)
+    assert record["part"] == "top" and record["steps"] == train.TOP_STEPS and record["pool_reviews"] == len(pool)
+    assert record["loss_floor"] <= record["loss_last"] < record["loss_first"]
+    saved, after = read_json(paths.student / "training.json"), state()
+    assert saved["self_calibration"] == record
+    moved = {name for name in before if not torch.equal(before[name], after[name])}
+    if not kept:
+        assert not moved and weights_hash(paths.student) == weights_before
+        assert saved["calibration"] == settings["calibration"]
+        return
+    assert moved == {"classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight",
+                     "classifier.out_proj.bias"} and "calibration" not in saved  # RoBERTa's head, all of it
+    rescored = to_binary(SavedStudent(paths.student, "cpu").predict(validation["text"]))
+    _, judged_on = calibrate.halves(len(validation), p["seed"])
+    assert record["accuracy_held_out_after"] == pytest.approx(
+        np.mean(rescored[judged_on] == validation["label"].to_numpy()[judged_on]))
+    scores = pipeline("text-classification", model=str(paths.student), top_k=None)(["A wonderful film."])[0]
+    assert {s["label"] for s in scores} == {"negative", "neutral", "positive"}
+
+
+def test_an_unknown_self_calibration_part_is_refused_in_one_line(run):
+    from helpers.errors import ConfigError
+
+    paths, p, pool, validation = run
+    with pytest.raises(ConfigError, match="'network' or 'top', not 'head'"):
+        train.self_calibrate(paths, {**p, "self_calibration_part": "head"}, pool, validation, FEW)
 
 STEP = r'''
 import json, os, sys, time

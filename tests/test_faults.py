@@ -218,11 +218,11 @@ def test_out_of_memory_halves_the_token_budget_and_gives_the_same_answers(tiny_t
     expected = inference.predict_proba(model, tokenizer, texts, 128, batch_size=8)
     real_forward, sizes = inference._forward, []
 
-    def forward_with_small_memory(model, tokenizer, batch_ids, device, precision="fp32"):
+    def forward_with_small_memory(model, tokenizer, batch_ids, device, precision="fp32", readout=inference.probabilities):
         sizes.append(len(batch_ids))
         if len(batch_ids) > 2:
             raise torch.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
-        return real_forward(model, tokenizer, batch_ids, device, precision)
+        return real_forward(model, tokenizer, batch_ids, device, precision, readout)
 
     monkeypatch.setattr(inference, "_forward", forward_with_small_memory)
     got = inference.predict_proba(model, tokenizer, texts, 128, batch_size=8)

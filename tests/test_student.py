@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from transformers import TrainerCallback
 
 from helpers.distill import training_targets
@@ -113,3 +114,82 @@ def test_read_max_length_changes_how_the_saved_student_reads_not_how_it_trains(t
           for n in (32, 96)}
     np.testing.assert_allclose(scored, at[96], atol=1e-6)
     assert np.abs(scored - at[32]).max() > 1e-4
+
+
+def tiny_classifier(kind: str):
+    """A random 3-class classifier of `kind` (2 layers, hidden size 32) built from a config, in eval mode; its weights
+    drawn ten times wider than the default, so that a layer left out of a head moves its logits well past float noise."""
+    import transformers
+
+    size = {"vocab_size": 200, "max_position_embeddings": 64, "num_labels": 3, "initializer_range": 0.2}
+    config = {"bert": transformers.BertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                              intermediate_size=64, **size),
+              "distilbert": transformers.DistilBertConfig(dim=32, n_layers=2, n_heads=2, hidden_dim=64, **size),
+              "roberta": transformers.RobertaConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                                                    intermediate_size=64, pad_token_id=1, **{
+                                                        **size, "max_position_embeddings": 66}),
+              "gpt2": transformers.GPT2Config(n_embd=32, n_layer=2, n_head=2, pad_token_id=0, **size)}[kind]
+    torch.manual_seed(0)
+    return transformers.AutoModelForSequenceClassification.from_config(config).eval()
+
+
+class Tokens:
+    """Just enough of a tokenizer for `predict_ids`: its pad id."""
+    pad_token_id = 0
+
+
+@pytest.mark.parametrize("kind", ["bert", "distilbert", "roberta"])
+def test_the_top_reads_the_first_token_states_to_the_models_own_probabilities(kind):
+    """The layers above the encoder, fed the states `probabilities_and_states` reads out in token batches
+    (reordered, longest first), give the whole model's logits for each review in input order, and the probabilities
+    read beside them are the model's: what self-calibration of the top alone refits is the model that is then scored.
+    Its layers are every layer above the embeddings and the encoder's layers, and none of those."""
+    from helpers.inference import predict_ids, probabilities_and_states
+    from helpers.student import top_of
+
+    model = tiny_classifier(kind)
+    ids = [[2] + list(np.random.default_rng(n).integers(5, 200, 3 + 5 * n)) + [3] for n in range(7)]
+    probs = predict_ids(model, Tokens(), ids, max_tokens=40)
+    rows = predict_ids(model, Tokens(), ids, max_tokens=40, readout=probabilities_and_states)
+    assert rows.shape == (7, 3 + 32)
+    np.testing.assert_allclose(rows[:, :3], probs, atol=1e-6)
+    logits = predict_ids(model, Tokens(), ids, max_tokens=40, readout=lambda model, enc: model(**enc).logits.float())
+    top, layers = top_of(model)
+    with torch.no_grad():
+        np.testing.assert_allclose(top(torch.from_numpy(rows[:, 3:])).numpy(), logits, rtol=1e-4, atol=1e-6)
+    assert np.ptp(logits) > 0.1  # logits that differ between reviews, so that a missing layer would show
+    above_the_encoder = {id(w) for name, w in model.named_parameters() if ".layer." not in name
+                         and "embeddings" not in name}
+    assert {id(w) for layer in layers for w in layer.parameters()} == above_the_encoder
+
+
+def test_a_student_without_a_known_top_is_refused_in_one_line():
+    from helpers.errors import ConfigError
+    from helpers.student import top_of
+
+    with pytest.raises(ConfigError, match="not 'gpt2'; use 'network'"):
+        top_of(tiny_classifier("gpt2"))
+
+
+@pytest.mark.parametrize("precision", ["fp32", "bf16"])
+def test_fitting_the_top_brings_its_reading_to_targets_it_can_express(precision):
+    """`fit_top` at its fixed steps and step size, on states of the scale a LayerNorm leaves, learns targets that a
+    direction of those states decides (the truth 2 h.w): it closes most of the loss's gap to the targets' entropy,
+    and its decisions follow them, at fp32 and with the top run in bf16 (as a bf16 student is scored)."""
+    from scipy.stats import entropy
+
+    from helpers.calibrate import binary_logit
+    from helpers.student import top_of
+    from helpers.train import fit_top
+
+    model = tiny_classifier("bert")
+    generator = torch.Generator().manual_seed(0)
+    states = torch.randn(400, 32, generator=generator)
+    direction = torch.randn(32, generator=generator)
+    positive = torch.sigmoid(2 * states @ direction / direction.norm())
+    first, last = fit_top(model, states, positive, precision)
+    floor = float(entropy([positive.numpy(), 1 - positive.numpy()]).mean())
+    assert last - floor < 0.2 * (first - floor)
+    with torch.no_grad():
+        reading = binary_logit(torch.softmax(top_of(model)[0](states), -1).numpy())
+    assert np.mean((reading > 0) == (positive.numpy() > 0.5)) > 0.9

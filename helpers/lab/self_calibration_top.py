@@ -3,7 +3,7 @@ frozen features, with the same truth-mapped targets on the same pool reviews, do
 does? Held-out ECE on the validation half the map never saw, as helpers.train.self_calibrate judges it.
 
 `python -m helpers.lab.self_calibration_top <trained checkpoint> <the run's data folder> <seed> 4000 > out.json`
-(records: results/records/cpu-epyc-budget-2026-12-02/headcal_s4x.json, one setting: full-batch Adam, 300 steps at 1e-3)
+(records: results/records/cpu-epyc-budget-2026-12-02/headcal_s42.json, _s43, _s44; one setting: full-batch Adam, 300 steps at 1e-3)
 """
 import copy, sys, json, time
 import numpy as np, pandas as pd, torch
