@@ -455,8 +455,26 @@ def top_of(model):
             model.pre_classifier, model.classifier]
     if kind in ("roberta", "xlm-roberta"):
         return (lambda h: model.classifier(h[:, None])), [model.classifier]
-    raise ConfigError(f"self_calibration_part: top knows BERT, DistilBERT and RoBERTa students, not '{kind}'; "
-                      "use 'network'")
+    raise unknown_top(kind)
+
+
+TOP_KINDS = ("bert", "distilbert", "roberta", "xlm-roberta")  # the model types whose top `top_of` knows
+
+
+def unknown_top(kind: str) -> ConfigError:
+    """The one-line refusal of `self_calibration_part: top` for a student of model type `kind`."""
+    return ConfigError(f"self_calibration_part: top knows BERT, DistilBERT and RoBERTa students, not '{kind}'; "
+                       "use 'network'")
+
+
+def check_top_known(student: str) -> None:
+    """Refuse `self_calibration_part: top` before training when the student's config names a model type whose top
+    `top_of` does not know (reads the config only)."""
+    from transformers import AutoConfig
+
+    kind = from_pretrained(AutoConfig, student, "student").model_type
+    if kind not in TOP_KINDS:
+        raise unknown_top(kind)
 
 
 def staging_folder(folder: Path) -> Path:

@@ -25,8 +25,8 @@ from .metrics import binary_positive_probability, expected_calibration_error, re
 from .paths import RunPaths, plain_modes, read_json, write_json
 from .precision import MIN_CHECK_REVIEWS, verdict_line
 from .progress import progress
-from .student import (TRAINING_FILE, SavedStudent, TrainConfig, gold_rows, recover_student, save_student,
-                      stage_model, stage_student, swap_in, targets_key, top_of, train_student)
+from .student import (TRAINING_FILE, SavedStudent, TrainConfig, check_top_known, gold_rows, recover_student,
+                      save_student, stage_model, stage_student, swap_in, targets_key, top_of, train_student)
 from .tables import counted
 from .teacher import CLASSES, PROB_COLUMNS
 
@@ -34,7 +34,10 @@ TARGET_PARAMETERS = ("class_prior", "min_confidence", "keep_top_fraction", "rest
 
 
 def config_from(p: dict) -> TrainConfig:
-    """The TrainConfig that notebook 03's parameters `p` describe."""
+    """The TrainConfig that notebook 03's parameters `p` describe; a self-calibration of the top that the student
+    cannot have is refused here, before training rather than after it."""
+    if p.get("self_calibration_reviews") and p.get("self_calibration_part") == "top" and "student" in p:
+        check_top_known(p["student"])
     return TrainConfig(**{name: p[name] for name in TrainConfig.__dataclass_fields__ if name in p})
 
 

@@ -171,6 +171,23 @@ def test_a_student_without_a_known_top_is_refused_in_one_line():
         top_of(tiny_classifier("gpt2"))
 
 
+def test_notebook_03_refuses_a_top_the_student_lacks_before_it_trains(tmp_path):
+    """03's first cell (`config_from`) reads the student's config: a GPT-2 student with `self_calibration_part: top`
+    is refused there, in one line, not after its training; a BERT student, or `network`, or no self-calibration
+    passes."""
+    from helpers.errors import ConfigError
+    from helpers.train import config_from
+
+    for kind in ("gpt2", "bert"):
+        tiny_classifier(kind).config.save_pretrained(tmp_path / kind)
+    top = {"self_calibration_part": "top", "self_calibration_reviews": 4000}
+    with pytest.raises(ConfigError, match="not 'gpt2'; use 'network'"):
+        config_from({"student": str(tmp_path / "gpt2"), **top})
+    config_from({"student": str(tmp_path / "bert"), **top})
+    config_from({"student": str(tmp_path / "gpt2"), **top, "self_calibration_part": "network"})
+    config_from({"student": str(tmp_path / "gpt2"), **top, "self_calibration_reviews": 0})
+
+
 @pytest.mark.parametrize("precision", ["fp32", "bf16"])
 def test_fitting_the_top_brings_its_reading_to_targets_it_can_express(precision):
     """`fit_top` at its fixed steps and step size, on states of the scale a LayerNorm leaves, learns targets that a
