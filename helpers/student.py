@@ -441,24 +441,24 @@ def stage_model(model, source: Path, folder: Path, settings: dict) -> Path:
     return staging
 
 
+TOP_KINDS = ("bert", "distilbert", "roberta", "xlm-roberta")  # the model types whose top `top_of` knows
+
+
 def top_of(model):
     """The layers above the encoder, as a function from its first-token states (reviews x hidden size) to the logits,
     and those layers: BERT's pooler and classifier, DistilBERT's pre-classifier and classifier, RoBERTa's
     classification head. Run in eval mode, it gives the logits the whole model gives (dropout as the model's mode
     says)."""
     kind = model.config.model_type
+    if kind not in TOP_KINDS:
+        raise unknown_top(kind)
     if kind == "bert":
         return (lambda h: model.classifier(model.dropout(model.bert.pooler(h[:, None])))), [model.bert.pooler,
                                                                                              model.classifier]
     if kind == "distilbert":
         return (lambda h: model.classifier(model.dropout(torch.relu(model.pre_classifier(h))))), [
             model.pre_classifier, model.classifier]
-    if kind in ("roberta", "xlm-roberta"):
-        return (lambda h: model.classifier(h[:, None])), [model.classifier]
-    raise unknown_top(kind)
-
-
-TOP_KINDS = ("bert", "distilbert", "roberta", "xlm-roberta")  # the model types whose top `top_of` knows
+    return (lambda h: model.classifier(h[:, None])), [model.classifier]  # roberta, xlm-roberta
 
 
 def unknown_top(kind: str) -> ConfigError:

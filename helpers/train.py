@@ -36,9 +36,17 @@ TARGET_PARAMETERS = ("class_prior", "min_confidence", "keep_top_fraction", "rest
 def config_from(p: dict) -> TrainConfig:
     """The TrainConfig that notebook 03's parameters `p` describe; a self-calibration of the top that the student
     cannot have is refused here, before training rather than after it."""
-    if p.get("self_calibration_reviews") and p.get("self_calibration_part") == "top" and "student" in p:
+    if p.get("self_calibration_reviews") and self_calibration_part(p) == "top" and "student" in p:
         check_top_known(p["student"])
     return TrainConfig(**{name: p[name] for name in TrainConfig.__dataclass_fields__ if name in p})
+
+
+def self_calibration_part(p: dict) -> str:
+    """What relearns in self-calibration (`SELF_CALIBRATION_PARTS`); any other value is refused in one line."""
+    part = p.get("self_calibration_part", "network")
+    if part not in SELF_CALIBRATION_PARTS:
+        raise ConfigError(f"self_calibration_part must be {' or '.join(map(repr, SELF_CALIBRATION_PARTS))}, not {part!r}")
+    return part
 
 
 def load_pool(paths: RunPaths) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -117,9 +125,7 @@ def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.
     student stays, and the record says why. Its weights and record are swapped in together; the trained student's
     settings stay in training.json, this step's under `self_calibration`, so it runs once per trained student.
     Returns that record."""
-    part = p.get("self_calibration_part", "network")
-    if part not in SELF_CALIBRATION_PARTS:
-        raise ConfigError(f"self_calibration_part must be {' or '.join(map(repr, SELF_CALIBRATION_PARTS))}, not {part!r}")
+    part = self_calibration_part(p)
     recover_student(paths.student)
     settings = read_json(paths.student / TRAINING_FILE)  # the trained student's: training below leaves it as it is
     if settings.get("self_calibration"):  # a second relearning would fit the map to what the first one learned

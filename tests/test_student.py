@@ -173,8 +173,8 @@ def test_a_student_without_a_known_top_is_refused_in_one_line():
 
 def test_notebook_03_refuses_a_top_the_student_lacks_before_it_trains(tmp_path):
     """03's first cell (`config_from`) reads the student's config: a GPT-2 student with `self_calibration_part: top`
-    is refused there, in one line, not after its training; a BERT student, or `network`, or no self-calibration
-    passes."""
+    is refused there, in one line, not after its training, as is a part that does not exist; a BERT student, or
+    `network`, or no self-calibration passes."""
     from helpers.errors import ConfigError
     from helpers.train import config_from
 
@@ -183,6 +183,8 @@ def test_notebook_03_refuses_a_top_the_student_lacks_before_it_trains(tmp_path):
     top = {"self_calibration_part": "top", "self_calibration_reviews": 4000}
     with pytest.raises(ConfigError, match="not 'gpt2'; use 'network'"):
         config_from({"student": str(tmp_path / "gpt2"), **top})
+    with pytest.raises(ConfigError, match="self_calibration_part must be 'network' or 'top', not 'Top'"):
+        config_from({"student": str(tmp_path / "bert"), **top, "self_calibration_part": "Top"})
     config_from({"student": str(tmp_path / "bert"), **top})
     config_from({"student": str(tmp_path / "gpt2"), **top, "self_calibration_part": "network"})
     config_from({"student": str(tmp_path / "gpt2"), **top, "self_calibration_reviews": 0})
