@@ -271,7 +271,7 @@ RETABULATE = {  # results/records/README.md's re-tabulate commands: (records fol
                                                 "--set", "data_dir=/work/shared/data/imdb"]),
     "budget": ("cpu-epyc-budget-2026-12-02", ["--variants", "params/budget.yaml", "--seeds", "42", "43",
                                               "--set", "data_dir=/work/shared/data/imdb"]),
-    "selfcal": ("cpu-xeon-selfcal-2026-12-03", ["--variants", "params/selfcal.yaml", "--seeds", "42",
+    "selfcal": ("cpu-xeon-selfcal-2026-12-03", ["--variants", "params/selfcal.yaml", "--seeds", "42", "43", "44",
                                                 "--set", "data_dir=/work/shared/data/imdb"]),
 }
 
