@@ -449,9 +449,7 @@ def top_of(model):
     and those layers: BERT's pooler and classifier, DistilBERT's pre-classifier and classifier, RoBERTa's
     classification head. Run in eval mode, it gives the logits the whole model gives (dropout as the model's mode
     says)."""
-    kind = model.config.model_type
-    if kind not in TOP_KINDS:
-        raise unknown_top(kind)
+    kind = known_top_kind(model.config.model_type)
     if kind == "bert":
         return (lambda h: model.classifier(model.dropout(model.bert.pooler(h[:, None])))), [model.bert.pooler,
                                                                                              model.classifier]
@@ -461,10 +459,12 @@ def top_of(model):
     return (lambda h: model.classifier(h[:, None])), [model.classifier]  # roberta, xlm-roberta
 
 
-def unknown_top(kind: str) -> ConfigError:
-    """The one-line refusal of `self_calibration_part: top` for a student of model type `kind`."""
-    return ConfigError(f"self_calibration_part: top knows BERT, DistilBERT and RoBERTa students, not '{kind}'; "
-                       "use 'network'")
+def known_top_kind(kind: str) -> str:
+    """`kind`, a model type whose top `top_of` knows; any other is refused in one line."""
+    if kind not in TOP_KINDS:
+        raise ConfigError(f"self_calibration_part: top knows BERT, DistilBERT and RoBERTa students, not '{kind}'; "
+                          "use 'network'")
+    return kind
 
 
 def check_top_known(student: str) -> None:
@@ -472,9 +472,7 @@ def check_top_known(student: str) -> None:
     `top_of` does not know (reads the config only)."""
     from transformers import AutoConfig
 
-    kind = from_pretrained(AutoConfig, student, "student").model_type
-    if kind not in TOP_KINDS:
-        raise unknown_top(kind)
+    known_top_kind(from_pretrained(AutoConfig, student, "student").model_type)
 
 
 def staging_folder(folder: Path) -> Path:
