@@ -1,0 +1,129 @@
+"""Self-training that continues the trained student (issue 32): does more training from the student's own labels
+teach it what the teacher's top 40% did not? Validation and the development split only.
+
+Every arm starts from the same trained checkpoint (before self-calibration) and trains the same number of steps at a
+lower learning rate, so the arms differ only in their targets:
+- `teacher`: the recipe's own targets again (the teacher's top 40% per class): what more steps alone give;
+- `student`: the student's probabilities on the whole pool (read as it trains, 128 head + 128 tail tokens), its top
+  `--top` per class (COSINE's confident samples, without its contrastive term);
+- `new`: the student's probabilities on the pool reviews outside the teacher's top 40% (those it never learned a
+  label for), its top `--top` per class among them.
+Each arm's targets are scored against the true labels of the pool's 2,000 train reviews (a diagnostic: no label
+trains anything). The loss, batch, reading and balancing are the recipe's (`training_targets`, `train_student`).
+
+`python -m helpers.lab.self_training_prototype <trained checkpoint> <the run's data folder> <seed> <out folder>
+--arm teacher` (records: results/records/README.md#self-training-prototype)
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from helpers.data import read_reviews
+from helpers.distill import training_targets
+from helpers.inference import cpu_model, predict_proba
+from helpers.metrics import binary_positive_probability, expected_calibration_error
+from helpers.student import TrainConfig, train_student
+from helpers.teacher import PROB_COLUMNS
+
+RECIPE = {"class_prior": "0.5,0,0.5", "balance": "resample"}  # the offline profile's target settings
+TEACHER_TOP = 0.4  # the offline profile's keep_top_fraction
+
+
+def score(model, tokenizer, texts, tokens: int = 512) -> np.ndarray:
+    """Probabilities at bf16, reading 128 head tokens and the tail up to `tokens` (512: as the shipped student scores;
+    256: as it trains, for the pool, at half the minutes)."""
+    with torch.inference_mode():
+        return predict_proba(model.eval(), tokenizer, list(texts), tokens, truncation="head_tail", head_tokens=128,
+                             precision="bf16")
+
+
+def judged(probs: np.ndarray, frame: pd.DataFrame) -> dict:
+    """Accuracy and ECE against the true labels."""
+    p = binary_positive_probability(probs)
+    return {"accuracy": round(float(np.mean((p >= 0.5) == frame["label"].to_numpy())), 4),
+            "ece": round(expected_calibration_error(frame["label"].to_numpy(), p), 4)}
+
+
+def with_probs(pool: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
+    """`pool` with its probability columns replaced by `probs`."""
+    return pool.assign(**{column: probs[:, i] for i, column in enumerate(PROB_COLUMNS)})
+
+
+def arm_rows(arm: str, pool: pd.DataFrame, student_probs: np.ndarray, top: float, seed: int) -> pd.DataFrame:
+    """The training rows of `arm` (see the module's docstring), each with a `review_id`."""
+    teacher_rows = training_targets(pool, seed=seed, keep_top_fraction=TEACHER_TOP, **RECIPE)
+    if arm == "teacher":
+        return teacher_rows
+    relabelled = with_probs(pool, student_probs)
+    if arm == "new":
+        relabelled = relabelled[~relabelled["text"].isin(set(teacher_rows["text"]))]
+    return training_targets(relabelled, seed=seed, keep_top_fraction=top, **RECIPE)
+
+
+def target_accuracy(rows: pd.DataFrame, pool: pd.DataFrame) -> dict:
+    """How often the rows' labels are right, on the rows whose review has a true label (the pool's train reviews)."""
+    gold = pool.loc[pool["label"] >= 0].drop_duplicates("text").set_index("text")["label"]
+    known = rows[rows["text"].isin(gold.index)].drop_duplicates("text")
+    right = (known["labels"].to_numpy() == 2) == gold.loc[known["text"]].to_numpy()
+    return {"n_with_gold": len(known), "accuracy": round(float(right.mean()), 4) if len(known) else None}
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Train one arm from the checkpoint and write its JSON record into the out folder."""
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint"), parser.add_argument("data"), parser.add_argument("seed", type=int)
+    parser.add_argument("out", type=Path)
+    parser.add_argument("--arm", choices=("teacher", "student", "new"), required=True)
+    parser.add_argument("--top", type=float, default=0.6, help="student arms: share of each class kept")
+    parser.add_argument("--steps", type=int, default=800, help="training steps of batch 8 (rows drawn, seeded)")
+    parser.add_argument("--learning-rate", type=float, default=2e-5)
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    read = lambda split: read_reviews(f"{args.data}/{split}_teacher_annotated.csv")  # as load_pool reads them
+    pool = pd.concat([read("train"), read("unsupervised")], ignore_index=True)
+    validation, development = read("validation"), read("development")
+    tokenizer = AutoTokenizer.from_pretrained(args.checkpoint)
+    start = args.out / "start_scores.npz"  # the trained student's scores, shared by the arms of one seed
+    began = time.time()
+    if not start.exists():
+        model = AutoModelForSequenceClassification.from_pretrained(args.checkpoint)
+        np.savez(start, pool=score(model, tokenizer, pool["text"], 256), validation=score(model, tokenizer, validation["text"]),
+                 development=score(model, tokenizer, development["text"]))
+    scores = np.load(start)
+    scoring_s = time.time() - began
+    rows = arm_rows(args.arm, pool, scores["pool"], args.top, args.seed)
+    n_rows = len(rows)
+    rows = rows.sample(min(len(rows), args.steps * 8), random_state=args.seed).reset_index(drop=True)
+    config = TrainConfig(epochs=1.0, learning_rate=args.learning_rate, batch_size=8, max_length=256,
+                         truncation="head_tail", head_tokens=128, distill_loss="mixed", temperature=2.0, alpha=0.5,
+                         seed=args.seed, eval_each_epoch=False)
+    tag = f"{args.arm}" + (f"_top{args.top}" if args.arm != "teacher" else "") + f"_steps{args.steps}_lr{args.learning_rate}"
+    began = time.time()
+    trainer = train_student(args.checkpoint, rows, validation.iloc[:0], args.out / f"checkpoints_{tag}", config)
+    training_s = time.time() - began
+    after = {name: score(trainer.model, tokenizer, frame["text"]) for name, frame in
+             (("validation", validation), ("development", development))}
+    record = {"arm": args.arm, "seed": args.seed, "checkpoint": args.checkpoint, "settings": vars(args) | {"out": str(args.out)},
+              "cpu": cpu_model(), "torch_threads": torch.get_num_threads(),
+              "rows_available": n_rows, "rows_trained": len(rows), "steps": trainer.state.global_step,
+              "target_accuracy_on_pool_train_reviews": target_accuracy(rows, pool),
+              "training_minutes": round(training_s / 60, 1), "start_scoring_minutes": round(scoring_s / 60, 1)}
+    for name, frame in (("validation", validation), ("development", development)):
+        before, now = scores[name], after[name]
+        moved = (binary_positive_probability(before) >= 0.5) != (binary_positive_probability(now) >= 0.5)
+        record[name] = {"n": len(frame), "start": judged(before, frame), "after": judged(now, frame),
+                        "decisions_moved": int(moved.sum())}
+    (args.out / f"{tag}.json").write_text(json.dumps(record, indent=1))
+    print(json.dumps(record, indent=1))
+
+
+if __name__ == "__main__":
+    main()
