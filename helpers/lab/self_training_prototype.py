@@ -12,12 +12,14 @@ Each arm's targets are scored against the true labels of the pool's 2,000 train 
 trains anything). The loss, batch, reading and balancing are the recipe's (`training_targets`, `train_student`).
 
 `python -m helpers.lab.self_training_prototype <trained checkpoint> <the run's data folder> <seed> <out folder>
---arm teacher` (records: results/records/README.md#self-training-prototype)
+--arm teacher` (records: results/records/README.md#self-training-prototype); `... --table <records folder>` prints
+the records' table (markdown) from their JSON files.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -76,8 +78,31 @@ def target_accuracy(rows: pd.DataFrame, pool: pd.DataFrame) -> dict:
     return {"n_with_gold": len(known), "accuracy": round(float(right.mean()), 4) if len(known) else None}
 
 
+def table(folder: Path) -> str:
+    """One markdown row per arm record (`*.json`) under `folder`: start and after, validation and development."""
+    lines = ["| seed | arm | rows (available) | label acc. on pool train reviews (n) | validation start -> after (ECE) "
+             "| development start -> after (ECE) | decisions moved val / dev | training min |", "|" + "---|" * 8]
+    for path in sorted(folder.rglob("*.json"), key=lambda p: (p.parent.name, p.name)):
+        r = json.loads(path.read_text())
+        if "arm" not in r:
+            continue
+        cell = lambda split: (f"{r[split]['start']['accuracy']:.4f} -> **{r[split]['after']['accuracy']:.4f}** "
+                              f"({r[split]['start']['ece']:.3f} -> {r[split]['after']['ece']:.3f})")
+        target = r["target_accuracy_on_pool_train_reviews"]
+        lines.append(f"| {r['seed']} | {r['arm']} | {r['rows_trained']:,} ({r['rows_available']:,}) | "
+                     f"{target['accuracy']} ({target['n_with_gold']}) | {cell('validation')} | {cell('development')} | "
+                     f"{r['validation']['decisions_moved']} / {r['development']['decisions_moved']} | "
+                     f"{r['training_minutes']} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
-    """Train one arm from the checkpoint and write its JSON record into the out folder."""
+    """Train one arm from the checkpoint and write its JSON record into the out folder (or, with `--table FOLDER`,
+    print the table of the records under FOLDER)."""
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["--table"]:
+        print(table(Path(argv[1])))
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint"), parser.add_argument("data"), parser.add_argument("seed", type=int)
     parser.add_argument("out", type=Path)

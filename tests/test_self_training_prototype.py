@@ -1,0 +1,50 @@
+"""The lab's self-training prototype: which pool rows each arm trains on, and how their labels are checked."""
+
+import numpy as np
+import pandas as pd
+
+from helpers.lab.self_training_prototype import arm_rows, target_accuracy
+from helpers.teacher import PROB_COLUMNS
+
+
+def pool_of(teacher_positive: np.ndarray, labels: np.ndarray) -> pd.DataFrame:
+    """A pool whose teacher says p(positive) = `teacher_positive` (no neutral); `labels` -1 where none is known."""
+    return pd.DataFrame({"text": [f"review {i}" for i in range(len(labels))], "label": labels,
+                         **dict(zip(PROB_COLUMNS, (1 - teacher_positive, 0 * teacher_positive, teacher_positive)))})
+
+
+def test_the_new_arm_trains_only_on_reviews_outside_the_teachers_top_and_the_student_arm_on_the_students_labels():
+    rng = np.random.default_rng(0)
+    teacher = rng.uniform(0.02, 0.98, 200)
+    pool = pool_of(teacher, np.full(200, -1))
+    student = 1 - teacher  # a student that disagrees with the teacher everywhere
+    student_probs = np.stack([1 - student, 0 * student, student], axis=1).astype(np.float32)
+    taught = set(arm_rows("teacher", pool, student_probs, 0.6, 42)["text"])
+    new = arm_rows("new", pool, student_probs, 0.6, 42)
+    assert new["text"].isin(taught).sum() == 0 and len(new) > 0
+    own = arm_rows("student", pool, student_probs, 0.6, 42).drop_duplicates("text")
+    by_text = dict(zip(pool["text"], student))
+    assert all((label == 2) == (by_text[text] >= 0.5) for text, label in zip(own["text"], own["labels"]))
+
+
+def test_target_accuracy_counts_only_reviews_with_a_true_label_once_each():
+    pool = pool_of(np.array([0.9, 0.1, 0.8, 0.3]), np.array([1, 1, -1, 0]))
+    rows = pd.DataFrame({"text": ["review 0", "review 0", "review 1", "review 2", "review 3"],
+                         "labels": [2, 2, 0, 2, 0]})  # review 1 is wrong, review 2 has no true label
+    assert target_accuracy(rows, pool) == {"n_with_gold": 3, "accuracy": round(2 / 3, 4)}
+
+
+def test_the_table_has_one_row_per_arm_record_with_its_figures(tmp_path):
+    from helpers.lab.self_training_prototype import table
+    import json
+    split = lambda start, after: {"n": 2000, "start": {"accuracy": start, "ece": 0.04}, "after": {"accuracy": after, "ece": 0.08},
+                                  "decisions_moved": 7}
+    record = {"arm": "teacher", "seed": 43, "rows_trained": 4800, "rows_available": 9600, "training_minutes": 15.0,
+              "target_accuracy_on_pool_train_reviews": {"n_with_gold": 400, "accuracy": 0.94},
+              "validation": split(0.85, 0.861), "development": split(0.84, 0.8425)}
+    (tmp_path / "s43").mkdir()
+    (tmp_path / "s43" / "teacher.json").write_text(json.dumps(record))
+    (tmp_path / "s43" / "other.json").write_text(json.dumps({"not": "an arm"}))
+    rows = table(tmp_path).splitlines()[2:]
+    assert rows == ["| 43 | teacher | 4,800 (9,600) | 0.94 (400) | 0.8500 -> **0.8610** (0.040 -> 0.080) | "
+                    "0.8400 -> **0.8425** (0.040 -> 0.080) | 7 / 7 | 15.0 |"]
