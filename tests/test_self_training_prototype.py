@@ -22,9 +22,10 @@ def test_the_new_arm_trains_only_on_reviews_outside_the_teachers_top_and_the_stu
     taught = set(arm_rows("teacher", pool, student_probs, 0.6, 42)["text"])
     new = arm_rows("new", pool, student_probs, 0.6, 42)
     assert new["text"].isin(taught).sum() == 0 and len(new) > 0
-    own = arm_rows("student", pool, student_probs, 0.6, 42).drop_duplicates("text")
     by_text = dict(zip(pool["text"], student))
-    assert all((label == 2) == (by_text[text] >= 0.5) for text, label in zip(own["text"], own["labels"]))
+    for arm in ("student", "new"):  # both learn the student's labels, never the teacher's
+        own = arm_rows(arm, pool, student_probs, 0.6, 42).drop_duplicates("text")
+        assert all((label == 2) == (by_text[text] >= 0.5) for text, label in zip(own["text"], own["labels"]))
 
 
 def test_target_accuracy_counts_only_reviews_with_a_true_label_once_each():
@@ -48,3 +49,23 @@ def test_the_table_has_one_row_per_arm_record_with_its_figures(tmp_path):
     rows = table(tmp_path).splitlines()[2:]
     assert rows == ["| 43 | teacher | 4,800 (9,600) | 0.94 (400) | 0.8500 -> **0.8610** (0.040 -> 0.080) | "
                     "0.8400 -> **0.8425** (0.040 -> 0.080) | 7 / 7 | 15.0 |"]
+
+
+def test_start_scores_are_kept_for_their_checkpoint_and_data_and_refused_for_others(tmp_path, tiny_teacher, monkeypatch):
+    import shutil
+    import pytest
+    from helpers.lab import self_training_prototype as prototype
+    calls = []
+    monkeypatch.setattr(prototype, "score", lambda model, tokenizer, texts, tokens=512: calls.append(tokens) or
+                        np.full((len(texts), 3), 1 / 3, dtype=np.float32))
+    frame = pd.DataFrame({"text": ["good", "bad"]})
+    first = prototype.start_scores(tmp_path, str(tiny_teacher), "data", None, frame, frame, frame)
+    assert calls == [256, 512, 512] and first["pool"].shape == (2, 3)
+    again = prototype.start_scores(tmp_path, str(tiny_teacher), "data", None, frame, frame, frame)
+    assert len(calls) == 3 and np.array_equal(again["validation"], first["validation"])  # read back, not scored
+    with pytest.raises(SystemExit, match="another checkpoint or data"):
+        prototype.start_scores(tmp_path, str(tiny_teacher), "other data", None, frame, frame, frame)
+    other = shutil.copytree(tiny_teacher, tmp_path / "other_checkpoint")
+    (other / "config.json").write_text((other / "config.json").read_text().replace('"neutral"', '"unsure"'))
+    with pytest.raises(SystemExit, match="another checkpoint or data"):
+        prototype.start_scores(tmp_path, str(other), "data", None, frame, frame, frame)

@@ -2,14 +2,14 @@
 teach it what the teacher's top 40% did not? Validation and the development split only.
 
 Every arm starts from the same trained checkpoint (before self-calibration) and trains the same number of steps at a
-lower learning rate, so the arms differ only in their targets:
+lower learning rate, so the arms differ only in their targets (which reviews, with which labels):
 - `teacher`: the recipe's own targets again (the teacher's top 40% per class): what more steps alone give;
 - `student`: the student's probabilities on the whole pool (read as it trains, 128 head + 128 tail tokens), its top
   `--top` per class (COSINE's confident samples, without its contrastive term);
 - `new`: the student's probabilities on the pool reviews outside the teacher's top 40% (those it never learned a
   label for), its top `--top` per class among them.
-Each arm's targets are scored against the true labels of the pool's 2,000 train reviews (a diagnostic: no label
-trains anything). The loss, batch, reading and balancing are the recipe's (`training_targets`, `train_student`).
+Each arm's drawn rows are scored against the true labels of those among them that are the pool's train reviews
+(some 400 of 4,800; a diagnostic: no label trains anything). The loss, batch, reading and balancing are the recipe's (`training_targets`, `train_student`).
 
 `python -m helpers.lab.self_training_prototype <trained checkpoint> <the run's data folder> <seed> <out folder>
 --arm teacher` (records: results/records/README.md#self-training-prototype); `... --table <records folder>` prints
@@ -28,10 +28,13 @@ import pandas as pd
 import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
+from helpers.cache import libraries
 from helpers.data import read_reviews
 from helpers.distill import training_targets
 from helpers.inference import cpu_model, predict_proba
 from helpers.metrics import binary_positive_probability, expected_calibration_error
+from helpers.models import model_identity
+from helpers.run import environment
 from helpers.student import TrainConfig, train_student
 from helpers.teacher import PROB_COLUMNS
 
@@ -96,6 +99,26 @@ def table(folder: Path) -> str:
     return "\n".join(lines)
 
 
+def start_scores(out: Path, checkpoint: str, data: str, tokenizer, pool: pd.DataFrame, validation: pd.DataFrame,
+                 development: pd.DataFrame) -> dict:
+    """The trained student's probabilities on the pool (256 tokens), validation and development (512), shared by the
+    arms of one checkpoint: kept in `out` with what they were computed from, and refused for any other checkpoint or
+    data. Also the minutes they took (0 when read back)."""
+    made_from = json.dumps({"checkpoint": str(Path(checkpoint).resolve()), "identity": model_identity(checkpoint),
+                            "data": str(Path(data).resolve()), "pool_tokens": 256, "split_tokens": 512,
+                            "precision": "bf16"}, sort_keys=True)
+    path, began = out / "start_scores.npz", time.time()
+    if not path.exists():
+        model = AutoModelForSequenceClassification.from_pretrained(checkpoint)
+        np.savez(path, pool=score(model, tokenizer, pool["text"], 256), validation=score(model, tokenizer, validation["text"]),
+                 development=score(model, tokenizer, development["text"]), made_from=made_from)
+    kept = np.load(path)
+    if str(kept["made_from"]) != made_from:
+        raise SystemExit(f"{path} was scored from another checkpoint or data: give another out folder")
+    return {name: kept[name] for name in ("pool", "validation", "development")} | {
+        "minutes": round((time.time() - began) / 60, 1)}
+
+
 def main(argv: list[str] | None = None) -> None:
     """Train one arm from the checkpoint and write its JSON record into the out folder (or, with `--table FOLDER`,
     print the table of the records under FOLDER)."""
@@ -108,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("out", type=Path)
     parser.add_argument("--arm", choices=("teacher", "student", "new"), required=True)
     parser.add_argument("--top", type=float, default=0.6, help="student arms: share of each class kept")
-    parser.add_argument("--steps", type=int, default=800, help="training steps of batch 8 (rows drawn, seeded)")
+    parser.add_argument("--steps", type=int, default=600, help="training steps of batch 8 (rows drawn, seeded)")
     parser.add_argument("--learning-rate", type=float, default=2e-5)
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
@@ -116,31 +139,29 @@ def main(argv: list[str] | None = None) -> None:
     pool = pd.concat([read("train"), read("unsupervised")], ignore_index=True)
     validation, development = read("validation"), read("development")
     tokenizer = AutoTokenizer.from_pretrained(args.checkpoint)
-    start = args.out / "start_scores.npz"  # the trained student's scores, shared by the arms of one seed
-    began = time.time()
-    if not start.exists():
-        model = AutoModelForSequenceClassification.from_pretrained(args.checkpoint)
-        np.savez(start, pool=score(model, tokenizer, pool["text"], 256), validation=score(model, tokenizer, validation["text"]),
-                 development=score(model, tokenizer, development["text"]))
-    scores = np.load(start)
-    scoring_s = time.time() - began
+    tag = f"{args.arm}" + (f"_top{args.top}" if args.arm != "teacher" else "") + f"_steps{args.steps}_lr{args.learning_rate}"
+    if (args.out / f"{tag}.json").exists():  # its checkpoints would resume with 0 steps and record no training
+        raise SystemExit(f"{args.out / tag}.json exists: delete it and checkpoints_{tag}/ to run this arm again")
+    scores = start_scores(args.out, args.checkpoint, args.data, tokenizer, pool, validation, development)
     rows = arm_rows(args.arm, pool, scores["pool"], args.top, args.seed)
     n_rows = len(rows)
-    rows = rows.sample(min(len(rows), args.steps * 8), random_state=args.seed).reset_index(drop=True)
+    if n_rows < args.steps * 8:
+        raise SystemExit(f"arm {args.arm} has {n_rows} rows, fewer than {args.steps} steps of 8: lower --steps")
+    rows = rows.sample(args.steps * 8, random_state=args.seed).reset_index(drop=True)
     config = TrainConfig(epochs=1.0, learning_rate=args.learning_rate, batch_size=8, max_length=256,
                          truncation="head_tail", head_tokens=128, distill_loss="mixed", temperature=2.0, alpha=0.5,
                          seed=args.seed, eval_each_epoch=False)
-    tag = f"{args.arm}" + (f"_top{args.top}" if args.arm != "teacher" else "") + f"_steps{args.steps}_lr{args.learning_rate}"
     began = time.time()
     trainer = train_student(args.checkpoint, rows, validation.iloc[:0], args.out / f"checkpoints_{tag}", config)
     training_s = time.time() - began
     after = {name: score(trainer.model, tokenizer, frame["text"]) for name, frame in
              (("validation", validation), ("development", development))}
     record = {"arm": args.arm, "seed": args.seed, "checkpoint": args.checkpoint, "settings": vars(args) | {"out": str(args.out)},
-              "cpu": cpu_model(), "torch_threads": torch.get_num_threads(),
+              "cpu": cpu_model(), "torch_threads": torch.get_num_threads(), "git_commit": environment()["git_commit"],
+              "libraries": libraries(), "start_scoring_minutes": scores["minutes"],
               "rows_available": n_rows, "rows_trained": len(rows), "steps": trainer.state.global_step,
               "target_accuracy_on_pool_train_reviews": target_accuracy(rows, pool),
-              "training_minutes": round(training_s / 60, 1), "start_scoring_minutes": round(scoring_s / 60, 1)}
+              "training_minutes": round(training_s / 60, 1)}
     for name, frame in (("validation", validation), ("development", development)):
         before, now = scores[name], after[name]
         moved = (binary_positive_probability(before) >= 0.5) != (binary_positive_probability(now) >= 0.5)
