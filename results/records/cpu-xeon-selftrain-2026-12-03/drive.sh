@@ -6,7 +6,7 @@ set -e
 C=$1; S=$2; shift 2
 mkdir -p /tmp/stp
 cd /work/price && git fetch -q /work/main main && git checkout -q "$C"
-CHECKPOINT=$(ls -d /tmp/pw/models/selfcal-network-s$S/checkpoints/checkpoint-* | sort -t- -k2 -n | tail -1)
+CHECKPOINT=$(ls -d /tmp/pw/models/selfcal-network-s$S/checkpoints/checkpoint-* | sort -V | tail -1)
 for ARM in "$@"; do
   echo "== seed $S arm $ARM start $(date -u +%H:%M:%S)" | tee -a /tmp/stp/drive$S.txt
   PYTHONPATH=/work/price /work/main/.venv/bin/python -m helpers.lab.self_training_prototype \
