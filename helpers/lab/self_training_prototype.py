@@ -29,14 +29,14 @@ import torch
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from helpers.cache import libraries
+from helpers.calibrate import effect
 from helpers.data import read_reviews
 from helpers.distill import training_targets
 from helpers.inference import cpu_model, predict_proba
-from helpers.metrics import binary_positive_probability, expected_calibration_error
 from helpers.models import model_identity
 from helpers.run import environment
 from helpers.student import TrainConfig, train_student
-from helpers.teacher import PROB_COLUMNS
+from helpers.train import relabelled as with_teacher_weight
 
 RECIPE = {"class_prior": "0.5,0,0.5", "balance": "resample"}  # the offline profile's target settings
 TEACHER_TOP = 0.4  # the offline profile's keep_top_fraction
@@ -50,24 +50,12 @@ def score(model, tokenizer, texts, tokens: int = 512) -> np.ndarray:
                              precision="bf16")
 
 
-def judged(probs: np.ndarray, frame: pd.DataFrame) -> dict:
-    """Accuracy and ECE against the true labels."""
-    p = binary_positive_probability(probs)
-    return {"accuracy": round(float(np.mean((p >= 0.5) == frame["label"].to_numpy())), 4),
-            "ece": round(expected_calibration_error(frame["label"].to_numpy(), p), 4)}
-
-
-def with_probs(pool: pd.DataFrame, probs: np.ndarray) -> pd.DataFrame:
-    """`pool` with its probability columns replaced by `probs`."""
-    return pool.assign(**{column: probs[:, i] for i, column in enumerate(PROB_COLUMNS)})
-
-
 def arm_rows(arm: str, pool: pd.DataFrame, student_probs: np.ndarray, top: float, seed: int) -> pd.DataFrame:
     """The training rows of `arm` (see the module's docstring), each with a `review_id`."""
     teacher_rows = training_targets(pool, seed=seed, keep_top_fraction=TEACHER_TOP, **RECIPE)
     if arm == "teacher":
         return teacher_rows
-    relabelled = with_probs(pool, student_probs)
+    relabelled = with_teacher_weight(pool, student_probs, 0.0)  # the student's probabilities alone
     if arm == "new":
         relabelled = relabelled[~relabelled["text"].isin(set(teacher_rows["text"]))]
     return training_targets(relabelled, seed=seed, keep_top_fraction=top, **RECIPE)
@@ -163,10 +151,11 @@ def main(argv: list[str] | None = None) -> None:
               "target_accuracy_on_pool_train_reviews": target_accuracy(rows, pool),
               "training_minutes": round(training_s / 60, 1)}
     for name, frame in (("validation", validation), ("development", development)):
-        before, now = scores[name], after[name]
-        moved = (binary_positive_probability(before) >= 0.5) != (binary_positive_probability(now) >= 0.5)
-        record[name] = {"n": len(frame), "start": judged(before, frame), "after": judged(now, frame),
-                        "decisions_moved": int(moved.sum())}
+        e = effect(scores[name], after[name], frame["label"].to_numpy(), name)
+        record[name] = {"n": len(frame), **{when: {"accuracy": round(e[f"accuracy_{name}_{which}"], 4),
+                                                   "ece": round(e[f"ece_{name}_{which}"], 4)}
+                                            for when, which in (("start", "before"), ("after", "after"))},
+                        "decisions_moved": e[f"decisions_changed_{name}"]}
     (args.out / f"{tag}.json").write_text(json.dumps(record, indent=1))
     print(json.dumps(record, indent=1))
 
