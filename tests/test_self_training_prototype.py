@@ -28,6 +28,14 @@ def test_the_new_arm_trains_only_on_reviews_outside_the_teachers_top_and_the_stu
         assert all((label == 2) == (by_text[text] >= 0.5) for text, label in zip(own["text"], own["labels"]))
 
 
+def test_the_rating_arm_trains_on_every_review_that_states_a_rating_and_only_those():
+    teacher = np.array([0.95, 0.73, 0.27, 0.05, 0.9, 0.1])  # a stated rating sets the teacher's p (10, 7, 4, 1 out of 10)
+    pool = pool_of(teacher, np.full(6, -1)).assign(source_rating=["1.0", "0.33", "-0.33", "-1.0", "", ""])  # as read_reviews reads it
+    rows = arm_rows("rating", pool, None, 0.6, 42)
+    assert set(rows["text"]) == {"review 0", "review 1", "review 2", "review 3"}  # a 7/10 and a 4/10 too
+    assert dict(zip(rows["text"], rows["labels"])) == {"review 0": 2, "review 1": 2, "review 2": 0, "review 3": 0}
+
+
 def test_target_accuracy_counts_only_reviews_with_a_true_label_once_each():
     pool = pool_of(np.array([0.9, 0.1, 0.8, 0.3]), np.array([1, 1, -1, 0]))
     rows = pd.DataFrame({"text": ["review 0", "review 0", "review 1", "review 2", "review 3"],
