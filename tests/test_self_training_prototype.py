@@ -36,6 +36,16 @@ def test_the_rating_arm_trains_on_every_review_that_states_a_rating_and_only_tho
     assert dict(zip(rows["text"], rows["labels"])) == {"review 0": 2, "review 1": 2, "review 2": 0, "review 3": 0}
 
 
+def test_the_rating_arm_reads_its_reviews_without_the_rating_they_state_and_the_others_as_they_are():
+    from helpers.lab.self_training_prototype import as_read
+    from helpers.sources.rating import stated_rating
+    rows = pd.DataFrame({"text": ["Dull plot. 4/10", "Loved it, 9 out of 10!", "Seen it on 5/3/10, fine."], "labels": [0, 2, 2]})
+    read = as_read("rating", rows)
+    assert read["text"].tolist() == ["Dull plot. ", "Loved it, !", "Seen it on 5/3/10, fine."]  # a date is no rating
+    assert all(stated_rating(text) is None for text in read["text"])
+    assert as_read("teacher", rows)["text"].tolist() == rows["text"].tolist()
+
+
 def test_target_accuracy_counts_only_reviews_with_a_true_label_once_each():
     pool = pool_of(np.array([0.9, 0.1, 0.8, 0.3]), np.array([1, 1, -1, 0]))
     rows = pd.DataFrame({"text": ["review 0", "review 0", "review 1", "review 2", "review 3"],

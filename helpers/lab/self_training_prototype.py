@@ -9,7 +9,8 @@ lower learning rate, so the arms differ only in their targets (which reviews, wi
 - `new`: the student's probabilities on the pool reviews outside the teacher's top 40% (those it never learned a
   label for), its top `--top` per class among them;
 - `rating`: every pool review that states a decisive rating, with the teacher's targets there (a stated rating
-  overrides the other sources; about 97% right where it speaks, yet a 4/10 or 7/10 falls outside the top 40%).
+  overrides the other sources; about 97% right where it speaks, yet a 4/10 or 7/10 falls outside the top 40%), read
+  with the rating cut out (`without_rating`), so that what it teaches is the review's words, not its number.
 Each arm's drawn rows are scored against the true labels of those among them that are the pool's train reviews
 (some 400 of 4,800; a diagnostic: no label trains anything). The loss, batch, reading and balancing are the recipe's (`training_targets`, `train_student`).
 
@@ -37,6 +38,7 @@ from helpers.distill import training_targets
 from helpers.inference import cpu_model, predict_proba
 from helpers.models import model_identity
 from helpers.run import environment
+from helpers.sources.rating import without_rating
 from helpers.student import TrainConfig, train_student
 from helpers.train import relabelled as with_teacher_weight
 
@@ -64,6 +66,11 @@ def arm_rows(arm: str, pool: pd.DataFrame, student_probs: np.ndarray, top: float
     if arm == "new":
         relabelled = relabelled[~relabelled["text"].isin(set(teacher_rows["text"]))]
     return training_targets(relabelled, seed=seed, keep_top_fraction=top, **RECIPE)
+
+
+def as_read(arm: str, rows: pd.DataFrame) -> pd.DataFrame:
+    """The rows as the student reads them: the `rating` arm's texts without their stated rating."""
+    return rows.assign(text=rows["text"].map(without_rating)) if arm == "rating" else rows
 
 
 def target_accuracy(rows: pd.DataFrame, pool: pd.DataFrame) -> dict:
@@ -141,11 +148,12 @@ def main(argv: list[str] | None = None) -> None:
     if n_rows < args.steps * 8:
         raise SystemExit(f"arm {args.arm} has {n_rows} rows, fewer than {args.steps} steps of 8: lower --steps")
     rows = rows.sample(args.steps * 8, random_state=args.seed).reset_index(drop=True)
+    target = target_accuracy(rows, pool)  # matched by text, before the rating arm's texts lose their rating
     config = TrainConfig(epochs=1.0, learning_rate=args.learning_rate, batch_size=8, max_length=256,
                          truncation="head_tail", head_tokens=128, distill_loss="mixed", temperature=2.0, alpha=0.5,
                          seed=args.seed, eval_each_epoch=False)
     began = time.time()
-    trainer = train_student(args.checkpoint, rows, validation.iloc[:0], args.out / f"checkpoints_{tag}", config)
+    trainer = train_student(args.checkpoint, as_read(args.arm, rows), validation.iloc[:0], args.out / f"checkpoints_{tag}", config)
     training_s = time.time() - began
     after = {name: score(trainer.model, tokenizer, frame["text"]) for name, frame in
              (("validation", validation), ("development", development))}
@@ -153,7 +161,7 @@ def main(argv: list[str] | None = None) -> None:
               "cpu": cpu_model(), "torch_threads": torch.get_num_threads(), "git_commit": environment()["git_commit"],
               "libraries": libraries(), "start_scoring_minutes": scores["minutes"],
               "rows_available": n_rows, "rows_trained": len(rows), "steps": trainer.state.global_step,
-              "target_accuracy_on_pool_train_reviews": target_accuracy(rows, pool),
+              "target_accuracy_on_pool_train_reviews": target,
               "training_minutes": round(training_s / 60, 1)}
     for name, frame in (("validation", validation), ("development", development)):
         e = effect(scores[name], after[name], frame["label"].to_numpy(), name)

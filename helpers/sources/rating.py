@@ -22,6 +22,12 @@ def stated_rating(text: str) -> float | None:
     return found[-1] if found else None
 
 
+def without_rating(text: str) -> str:
+    """`text` with every rating out of 10 it states cut out: a student labelled by this source then learns the
+    review's words, not its number (distant supervision drops its cue, as emoticon-labelled tweets lose theirs)."""
+    return RATING.sub("", text)
+
+
 def rating_score(rating: float | None) -> float:
     """A rating as a score in [-1, 1] (1 and 10 at the ends, 5.5 in the middle); NaN where it abstains: no rating,
     or one strictly between 4 and 7."""
