@@ -31,6 +31,7 @@ def test_the_new_arm_trains_only_on_reviews_outside_the_teachers_top_and_the_stu
 def test_the_rating_arm_trains_on_every_review_that_states_a_rating_and_only_those():
     teacher = np.array([0.95, 0.73, 0.27, 0.05, 0.9, 0.1])  # a stated rating sets the teacher's p (10, 7, 4, 1 out of 10)
     pool = pool_of(teacher, np.full(6, -1)).assign(source_rating=["1.0", "0.33", "-0.33", "-1.0", "", ""])  # as read_reviews reads it
+    assert arm_rows("rating_kept", pool, None, 0.6, 42).equals(arm_rows("rating", pool, None, 0.6, 42))
     rows = arm_rows("rating", pool, None, 0.6, 42)
     assert set(rows["text"]) == {"review 0", "review 1", "review 2", "review 3"}  # a 7/10 and a 4/10 too
     assert dict(zip(rows["text"], rows["labels"])) == {"review 0": 2, "review 1": 2, "review 2": 0, "review 3": 0}
@@ -43,7 +44,8 @@ def test_the_rating_arm_reads_its_reviews_without_the_rating_they_state_and_the_
     read = as_read("rating", rows)
     assert read["text"].tolist() == ["Dull plot. ", "Loved it, !", "Seen it on 5/3/10, fine."]  # a date is no rating
     assert all(stated_rating(text) is None for text in read["text"])
-    assert as_read("teacher", rows)["text"].tolist() == rows["text"].tolist()
+    for arm in ("teacher", "rating_kept"):
+        assert as_read(arm, rows)["text"].tolist() == rows["text"].tolist()
 
 
 def test_target_accuracy_counts_only_reviews_with_a_true_label_once_each():

@@ -10,7 +10,9 @@ lower learning rate, so the arms differ only in their targets (which reviews, wi
   label for), its top `--top` per class among them;
 - `rating`: every pool review that states a decisive rating, with the teacher's targets there (a stated rating
   overrides the other sources; about 97% right where it speaks, yet a 4/10 or 7/10 falls outside the top 40%), read
-  with the rating cut out (`without_rating`), so that what it teaches is the review's words, not its number.
+  with the rating cut out (`without_rating`), so that what it teaches is the review's words, not its number;
+- `rating_kept`: the same rows as written, rating included (the trained student gets only some 0.88-0.90 of the
+  validation reviews that state a rating right, where the rating itself gets 0.97-0.99).
 Each arm's drawn rows are scored against the true labels of those among them that are the pool's train reviews
 (some 400 of 4,800; a diagnostic: no label trains anything). The loss, batch, reading and balancing are the recipe's (`training_targets`, `train_student`).
 
@@ -59,7 +61,7 @@ def arm_rows(arm: str, pool: pd.DataFrame, student_probs: np.ndarray, top: float
     teacher_rows = training_targets(pool, seed=seed, keep_top_fraction=TEACHER_TOP, **RECIPE)
     if arm == "teacher":
         return teacher_rows
-    if arm == "rating":
+    if arm in ("rating", "rating_kept"):
         stated = pd.to_numeric(pool["source_rating"], errors="coerce").notna()  # read_reviews keeps '' for none
         return training_targets(pool[stated], seed=seed, keep_top_fraction=1.0, **RECIPE)
     relabelled = with_teacher_weight(pool, student_probs, 0.0)  # the student's probabilities alone
@@ -129,7 +131,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint"), parser.add_argument("data"), parser.add_argument("seed", type=int)
     parser.add_argument("out", type=Path)
-    parser.add_argument("--arm", choices=("teacher", "student", "new", "rating"), required=True)
+    parser.add_argument("--arm", choices=("teacher", "student", "new", "rating", "rating_kept"), required=True)
     parser.add_argument("--top", type=float, default=0.6, help="student arms: share of each class kept")
     parser.add_argument("--steps", type=int, default=600, help="training steps of batch 8 (rows drawn, seeded)")
     parser.add_argument("--learning-rate", type=float, default=2e-5)
