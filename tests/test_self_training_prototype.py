@@ -89,3 +89,46 @@ def test_start_scores_are_kept_for_their_checkpoint_and_data_and_refused_for_oth
     (other / "config.json").write_text((other / "config.json").read_text().replace('"neutral"', '"unsure"'))
     with pytest.raises(SystemExit, match="another checkpoint or data"):
         prototype.start_scores(tmp_path, str(other), "data", None, frame, frame, frame)
+
+
+def test_by_rating_scores_the_reviews_that_state_a_rating_apart_from_the_others():
+    from helpers.lab.self_training_prototype import by_rating
+    texts = ["Great fun. 8/10", "Dreadful, 2 out of 10.", "A bore.", "Lovely.", "Meh, 5/10"]  # 5/10 decides nothing
+    gold = np.array([1, 0, 0, 1, 0])
+    p = lambda positive: np.stack([1 - positive, 0 * positive, positive], axis=1)
+    start, after = p(np.array([0.2, 0.1, 0.9, 0.8, 0.3])), p(np.array([0.7, 0.1, 0.2, 0.8, 0.3]))
+    assert by_rating(texts, gold, start, after) == {"stated_rating": {"n": 2, "start": 0.5, "after": 1.0},
+                                                    "no_rating": {"n": 3, "start": round(2 / 3, 4), "after": 1.0}}
+
+
+def test_rescore_adds_the_figures_by_rating_only_for_the_weights_recorded(tmp_path, monkeypatch):
+    import json
+    import pytest
+    from helpers.lab import self_training_prototype as prototype
+    frame = pd.DataFrame({"review_id": ["a", "b"], "text": ["Fine. 9/10", "Bad."], "label": [1, 0]})
+    data = tmp_path / "data"
+    data.mkdir()
+    for split in ("validation", "development"):
+        frame.to_csv(data / f"{split}_teacher_annotated.csv", index=False)
+    p = lambda positive: np.stack([1 - positive, 0 * positive, positive], axis=1).astype(np.float32)
+    np.savez(tmp_path / "start_scores.npz", validation=p(np.array([0.4, 0.3])), development=p(np.array([0.4, 0.3])))
+    (tmp_path / "checkpoints_arm" / "checkpoint-9").mkdir(parents=True)
+    (tmp_path / "checkpoints_arm" / "checkpoint-10").mkdir()
+    loaded = []
+    monkeypatch.setattr(prototype.AutoTokenizer, "from_pretrained", lambda path: None)
+    monkeypatch.setattr(prototype.AutoModelForSequenceClassification, "from_pretrained", lambda path: loaded.append(path))
+    after = p(np.array([0.9, 0.2]))
+    monkeypatch.setattr(prototype, "score", lambda model, tokenizer, texts, tokens=512: after)
+    record = {"arm": "x"}
+    prototype.split_figures(record, {"validation": p(np.array([0.4, 0.3]))} | {"development": p(np.array([0.4, 0.3]))},
+                            {"validation": after, "development": after}, {"validation": frame, "development": frame})
+    for split in ("validation", "development"):
+        del record[split]["by_rating"]  # as written before the figures by rating were kept
+    (tmp_path / "arm.json").write_text(json.dumps(record))
+    again = prototype.rescore(tmp_path, "arm", "checkpoint", str(data))
+    assert loaded == [tmp_path / "checkpoints_arm" / "checkpoint-10"]  # the last checkpoint, by step
+    assert again["validation"]["by_rating"]["stated_rating"] == {"n": 1, "start": 0.0, "after": 1.0}
+    assert (tmp_path / "after_arm.npz").exists()
+    after = p(np.array([0.2, 0.2]))  # other weights: the overall figures no longer match the record
+    with pytest.raises(SystemExit, match="not the weights recorded"):
+        prototype.rescore(tmp_path, "arm", "checkpoint", str(data))

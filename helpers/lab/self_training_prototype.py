@@ -40,7 +40,7 @@ from helpers.distill import training_targets
 from helpers.inference import cpu_model, predict_proba
 from helpers.models import model_identity
 from helpers.run import environment
-from helpers.sources.rating import without_rating
+from helpers.sources.rating import rating_score, stated_rating, without_rating
 from helpers.student import TrainConfig, train_student
 from helpers.train import relabelled as with_teacher_weight
 
@@ -121,12 +121,60 @@ def start_scores(out: Path, checkpoint: str, data: str, tokenizer, pool: pd.Data
         "minutes": round((time.time() - began) / 60, 1)}
 
 
+def by_rating(texts, gold: np.ndarray, start: np.ndarray, after: np.ndarray) -> dict:
+    """Accuracy at the start and after, on the reviews that state a decisive rating and on those that state none."""
+    rated = np.array([not np.isnan(rating_score(stated_rating(text))) for text in texts])
+    right = lambda probs, where: round(float(np.mean((probs[where, 2] > probs[where, 0]) == (gold[where] == 1))), 4)
+    return {group: {"n": int(where.sum()), "start": right(start, where), "after": right(after, where)}
+            for group, where in (("stated_rating", rated), ("no_rating", ~rated))}
+
+
+def split_figures(record: dict, scores: dict, after: dict, splits: dict) -> None:
+    """Each split's accuracy, ECE and moved decisions, start and after, overall and by stated rating, into `record`."""
+    for name, frame in splits.items():
+        gold = frame["label"].to_numpy()
+        e = effect(scores[name], after[name], gold, name)
+        record[name] = {"n": len(frame), **{when: {"accuracy": round(e[f"accuracy_{name}_{which}"], 4),
+                                                   "ece": round(e[f"ece_{name}_{which}"], 4)}
+                                            for when, which in (("start", "before"), ("after", "after"))},
+                        "decisions_moved": e[f"decisions_changed_{name}"],
+                        "by_rating": by_rating(frame["text"], gold, scores[name], after[name])}
+
+
+def rescore(out: Path, tag: str, checkpoint: str, data: str) -> dict:
+    """Score an arm's trained weights (its last checkpoint in `out`) on validation and development again, keep the
+    scores beside its record and add the figures by stated rating; refused unless the overall accuracy and ECE come
+    out as recorded (for a record written before they were kept)."""
+    path = out / f"{tag}.json"
+    record = json.loads(path.read_text())
+    last = sorted((out / f"checkpoints_{tag}").glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))[-1]
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    read = lambda split: read_reviews(f"{data}/{split}_teacher_annotated.csv")
+    splits = {"validation": read("validation"), "development": read("development")}
+    kept = np.load(out / "start_scores.npz")
+    scores = {name: kept[name] for name in splits}
+    model = AutoModelForSequenceClassification.from_pretrained(last)
+    after = {name: score(model, tokenizer, frame["text"]) for name, frame in splits.items()}
+    again = dict(record)
+    split_figures(again, scores, after, splits)
+    for name in splits:
+        if {k: again[name][k] for k in ("start", "after")} != {k: record[name][k] for k in ("start", "after")}:
+            raise SystemExit(f"{last} scores {name} otherwise than {path} records: not the weights recorded")
+    np.savez(out / f"after_{tag}.npz", **after)
+    path.write_text(json.dumps(again, indent=1))
+    return again
+
+
 def main(argv: list[str] | None = None) -> None:
     """Train one arm from the checkpoint and write its JSON record into the out folder (or, with `--table FOLDER`,
-    print the table of the records under FOLDER)."""
+    print the table of the records under FOLDER; with `--rescore OUT TAG CHECKPOINT DATA`, add the figures by stated
+    rating to a record written without them)."""
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["--table"]:
         print(table(Path(argv[1])))
+        return
+    if argv[:1] == ["--rescore"]:
+        print(json.dumps(rescore(Path(argv[1]), argv[2], argv[3], argv[4]), indent=1))
         return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint"), parser.add_argument("data"), parser.add_argument("seed", type=int)
@@ -165,12 +213,8 @@ def main(argv: list[str] | None = None) -> None:
               "rows_available": n_rows, "rows_trained": len(rows), "steps": trainer.state.global_step,
               "target_accuracy_on_pool_train_reviews": target,
               "training_minutes": round(training_s / 60, 1)}
-    for name, frame in (("validation", validation), ("development", development)):
-        e = effect(scores[name], after[name], frame["label"].to_numpy(), name)
-        record[name] = {"n": len(frame), **{when: {"accuracy": round(e[f"accuracy_{name}_{which}"], 4),
-                                                   "ece": round(e[f"ece_{name}_{which}"], 4)}
-                                            for when, which in (("start", "before"), ("after", "after"))},
-                        "decisions_moved": e[f"decisions_changed_{name}"]}
+    split_figures(record, scores, after, {"validation": validation, "development": development})
+    np.savez(args.out / f"after_{tag}.npz", **after)
     (args.out / f"{tag}.json").write_text(json.dumps(record, indent=1))
     print(json.dumps(record, indent=1))
 
