@@ -204,12 +204,14 @@ def run_metrics(run_name: str, test: dict | None, validation: dict | None, other
 
 
 def training_histories(paths: RunPaths) -> dict[str, list]:
-    """Every training's log history in the run: the student, each self-training round, the gold ceiling."""
+    """Every training's log history in the run: the student, each self-training round, its stated ratings, the gold
+    ceiling."""
     from .paths import read_json
 
     files = {"student": paths.results / "train_history.json"}
     for file in sorted(paths.results.glob("train_history_self_train_*.json"),
                        key=lambda f: int(f.stem.rsplit("_", 1)[-1])):
         files[f"self-training round {file.stem.rsplit('_', 1)[-1]}"] = file
+    files["stated ratings"] = paths.results / "train_history_stated_ratings.json"
     files["gold_supervised"] = paths.results / "train_history_gold.json"
     return {name: read_json(file) for name, file in files.items() if file.exists()}

@@ -18,7 +18,7 @@ from . import cache
 from .calibrate import (MIN_REVIEWS, SELF_CALIBRATION_PARTS, calibration_line, choose, effect, fold, halves,
                         restore, truth_map)
 from .data import read_reviews
-from .distill import training_targets
+from .distill import stated_rating_rows, training_targets
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError, UserError
 from .metrics import binary_positive_probability, expected_calibration_error, reliability_bins
@@ -101,6 +101,35 @@ def self_train(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.Data
     print(f"self-training {round_}: the student relabels the pool at {verdict_line(verdict)}")
     student_probs = student.predict(pool["text"], f"self-training {round_}: relabel pool")
     return distil(paths, p, relabelled(pool, student_probs, p["self_train_teacher_weight"]), validation, round_)
+
+
+def learn_stated_ratings(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame) -> dict:
+    """The trained student goes on for `stated_rating_epochs` over the pool reviews that state a decisive rating
+    (`stated_rating_rows`: the rating source's labels, about 97% right, the easy and the hard alike, read without the
+    rating) at `stated_rating_learning_rate`, decaying to 0. The student's training settings stay in training.json,
+    this step's under `stated_ratings`, so it runs once per trained student. Returns that record."""
+    recover_student(paths.student)
+    settings = read_json(paths.student / TRAINING_FILE)
+    if settings.get("stated_ratings"):  # it would learn the same reviews twice
+        print("stated ratings: the saved student has learned them already; rerun its training to do it again")
+        return settings["stated_ratings"]
+    rows = stated_rating_rows(pool, p["class_prior"], p["balance"], p["seed"])
+    if rows.empty:
+        print("stated ratings: no pool review states a decisive rating; the student stays as trained")
+        return {"skipped": "no pool review states a decisive rating"}
+    config = TrainConfig(**{**vars(config_from(p)), "epochs": p["stated_rating_epochs"], "warmup": 0.0,
+                            "learning_rate": p["stated_rating_learning_rate"]})
+    trainer = train_student(str(paths.student), rows, validation, paths.models / "checkpoints_stated_ratings", config)
+    record = {"reviews": int(rows["text"].nunique()), "rows": len(rows), "epochs": config.epochs,
+              "learning_rate": config.learning_rate, "steps": trainer.state.global_step,
+              "train_precision_used": trainer.train_precision}
+    write_json(trainer.state.log_history, paths.results / "train_history_stated_ratings.json")
+    save_student(trainer, paths.student, config_from(settings),
+                 {k: v for k, v in settings.items() if k not in TrainConfig.__dataclass_fields__}
+                 | {"stated_ratings": record})
+    print(f"stated ratings: the student learned {record['reviews']:,} pool reviews that state one "
+          f"({record['steps']:,} steps at {record['learning_rate']:g})")
+    return record
 
 
 ACCURACY_TOLERANCE = 0.005  # a relearned student may lose at most this much held-out accuracy: about one standard
@@ -332,6 +361,10 @@ def training_summary(paths: RunPaths) -> str:
             f"balance `{settings['balance']}`): {counted(settings['epochs'], 'epoch')} under {settings['train_precision_used']}")
     rounds = settings.get("self_train_round", 0)
     text += f", after {counted(rounds, 'self-training round')}." if rounds else "."
+    stated = settings.get("stated_ratings")
+    if stated and "skipped" not in stated:
+        text += (f" Then it learned the {stated['reviews']:,} pool reviews that state a rating, read without it "
+                 f"({counted(stated['epochs'], 'epoch')} at {stated['learning_rate']:g}).")
     relearned = settings.get("self_calibration")
     if relearned:
         text += (f" Self-calibration was {'kept' if relearned['kept'] else 'not kept'}: {relearned['why']}."
@@ -467,6 +500,8 @@ def train(profile: str, overrides: dict) -> RunPaths:
     distil(paths, p, pool, validation)
     for round_ in range(1, p["self_train_rounds"] + 1):
         self_train(paths, p, pool, validation, round_)
+    if p["stated_rating_epochs"]:
+        learn_stated_ratings(paths, p, pool, validation)
     if p["self_calibration_reviews"]:
         self_calibrate(paths, p, pool, validation)
     if p["calibrate"]:

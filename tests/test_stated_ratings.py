@@ -1,0 +1,56 @@
+"""Stated ratings: after training, the student goes on over the pool reviews whose rating the teacher's rating
+source read, every one of them, each read without its rating; once per trained student, its record kept beside the
+trained student's settings."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import train
+from helpers.distill import stated_rating_rows
+from helpers.errors import ConfigError
+from helpers.paths import read_json
+from helpers.sources.rating import stated_rating
+from helpers.student import weights_hash
+from helpers.teacher import PROB_COLUMNS
+
+from test_calibrate_student import run_of, spread_model  # noqa: F401 (a fixture)
+
+
+def pool_with_ratings(positive: np.ndarray, ratings: list[str], texts: list[str]) -> pd.DataFrame:
+    """A pool whose teacher says p(positive) = `positive`, its rating source `ratings` ('' where it said nothing)."""
+    return pd.DataFrame({"text": texts, "source_rating": ratings,
+                         **dict(zip(PROB_COLUMNS, (1 - positive, 0 * positive, positive)))})
+
+
+def test_every_review_that_states_a_rating_becomes_a_row_read_without_it():
+    pool = pool_with_ratings(np.array([0.95, 0.73, 0.27, 0.05, 0.9]), ["1.0", "0.33", "-0.33", "-1.0", ""],
+                             ["Superb. 10/10", "Decent, 7 out of 10", "Weak: 4/10.", "1/10 awful", "Loved it"])
+    rows = stated_rating_rows(pool, "0.5,0,0.5", "resample", 42)
+    assert sorted(rows["text"]) == [" awful", "Decent, ", "Superb. ", "Weak: ."]  # the 7 and the 4 too; not the unrated
+    assert dict(zip(rows["text"], rows["labels"])) == {"Superb. ": 2, "Decent, ": 2, "Weak: .": 0, " awful": 0}
+    assert stated_rating_rows(pool.assign(source_rating=""), "", "none", 42).empty
+    with pytest.raises(ConfigError, match="rating` source"):
+        stated_rating_rows(pool.drop(columns="source_rating"), "", "none", 42)
+
+
+def test_the_trained_student_learns_them_once_and_keeps_its_training_on_record(tmp_path, spread_model, monkeypatch):
+    paths, p, pool, validation = run_of(tmp_path, spread_model)
+    ratings = [f"{(i % 10) + 1}/10" if i % 3 == 0 and (i % 10) + 1 not in (5, 6) else "" for i in range(len(pool))]
+    pool = pool.assign(text=[f"{text} {r}".strip() for text, r in zip(pool["text"], ratings)],
+                       source_rating=[str(((i % 10) + 1 - 5.5) / 4.5) if r else "" for i, r in enumerate(ratings)])
+    before, settings = weights_hash(paths.student), read_json(paths.student / "training.json")
+    seen, real_train = [], train.train_student
+    monkeypatch.setattr(train, "train_student", lambda student, rows, *a, **k: seen.append(rows) or
+                        real_train(student, rows, *a, **k))
+    record = train.learn_stated_ratings(paths, {**p, "stated_rating_epochs": 1.0, "stated_rating_learning_rate": 1e-3},
+                                        pool, validation)
+    rated = sum(1 for r in ratings if r)
+    assert record["reviews"] == rated and record["learning_rate"] == 1e-3 and record["steps"] > 0
+    assert all(stated_rating(text) is None for text in seen[0]["text"])
+    assert weights_hash(paths.student) != before
+    after = read_json(paths.student / "training.json")
+    assert after["stated_ratings"] == record and {k: after[k] for k in settings} == settings
+    assert (paths.results / "train_history_stated_ratings.json").exists()
+    assert train.learn_stated_ratings(paths, {**p, "stated_rating_epochs": 1.0, "stated_rating_learning_rate": 1e-3},
+                                      pool, validation) == record and len(seen) == 1  # once per trained student
