@@ -116,20 +116,24 @@ def training_targets(pool: pd.DataFrame, class_prior: str = "", min_confidence: 
     return rows
 
 
-def stated_rating_rows(pool: pd.DataFrame, class_prior: str = "", balance: str = "none", seed: int = 42) -> pd.DataFrame:
+NEEDS_RATING_SOURCE = ("stated_rating_epochs needs the teacher's `rating` source (teacher_sources=...,rating): without it "
+                       "no review is known to state a rating")
+
+
+def stated_rating_rows(pool: pd.DataFrame, balance: str = "none", seed: int = 42) -> pd.DataFrame:
     """Training rows of the pool reviews whose stated rating the teacher's `rating` source read (`source_rating`
-    set), each with the teacher's targets there (the rating overrides the other sources), every one kept whatever its
+    set), each with the teacher's targets there (the rating overrides the other sources; no prior shift: a rating has
+    its own zero, and a shift fitted on these few reviews could turn a 7/10 negative), every one kept whatever its
     confidence (a 4/10 or a 7/10 is as right as a 1/10), and read with the rating cut out (`without_rating`), so the
     student learns the review's words rather than its number. No such review: no rows."""
     from .sources.rating import without_rating
 
     if "source_rating" not in pool:
-        raise ConfigError("stated_rating_epochs needs the teacher's `rating` source (teacher_sources=...,rating): "
-                          "without it no review is known to state a rating")
+        raise ConfigError(NEEDS_RATING_SOURCE)
     stated = pool[pd.to_numeric(pool["source_rating"], errors="coerce").notna()]  # read_reviews keeps '' for none
     if stated.empty:
         return pd.DataFrame(columns=["text", "labels", "teacher_probs", "weight"])
-    rows = training_targets(stated, class_prior=class_prior, balance=balance, seed=seed)
+    rows = training_targets(stated, balance=balance, seed=seed)
     return rows.assign(text=rows["text"].map(without_rating))
 
 

@@ -18,7 +18,7 @@ from . import cache
 from .calibrate import (MIN_REVIEWS, SELF_CALIBRATION_PARTS, calibration_line, choose, effect, fold, halves,
                         restore, truth_map)
 from .data import read_reviews
-from .distill import stated_rating_rows, training_targets
+from .distill import NEEDS_RATING_SOURCE, stated_rating_rows, training_targets
 from .distributed import barrier, is_main, rank_and_world
 from .errors import ConfigError, UserError
 from .metrics import binary_positive_probability, expected_calibration_error, reliability_bins
@@ -62,7 +62,10 @@ def target_settings(p: dict) -> dict:
 
 
 def training_rows(pool: pd.DataFrame, p: dict) -> pd.DataFrame:
-    """The training targets notebook 03's parameters `p` make of `pool`'s probability columns (`training_targets`)."""
+    """The training targets notebook 03's parameters `p` make of `pool`'s probability columns (`training_targets`);
+    stated ratings asked of a pool no rating source read are refused here, before any training."""
+    if p.get("stated_rating_epochs") and "source_rating" not in pool:
+        raise ConfigError(NEEDS_RATING_SOURCE)
     return training_targets(pool, seed=p["seed"], **target_settings(p))
 
 
@@ -79,6 +82,7 @@ def distil(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFram
                   "train_precision_used": trainer.train_precision, "batch_size_used": trainer.batch_size_used,
                   **targets}
     save_student(trainer, paths.student, config, provenance)
+    (paths.results / "train_history_stated_ratings.json").unlink(missing_ok=True)  # it went with the old student
     write_json(trainer.state.log_history, paths.results / ("train_history.json" if round_ == 0
                                                            else f"train_history_self_train_{round_}.json"))
     return trainer, rows
@@ -113,7 +117,10 @@ def learn_stated_ratings(paths: RunPaths, p: dict, pool: pd.DataFrame, validatio
     if settings.get("stated_ratings"):  # it would learn the same reviews twice
         print("stated ratings: the saved student has learned them already; rerun its training to do it again")
         return settings["stated_ratings"]
-    rows = stated_rating_rows(pool, p["class_prior"], p["balance"], p["seed"])
+    if settings.get("calibration") or settings.get("self_calibration"):  # those records would describe other weights
+        raise UserError(f"{paths.student} is already (self-)calibrated: stated ratings come before both; rerun 03 "
+                        "from its training")
+    rows = stated_rating_rows(pool, p["balance"], p["seed"])
     if rows.empty:
         print("stated ratings: no pool review states a decisive rating; the student stays as trained")
         return {"skipped": "no pool review states a decisive rating"}
@@ -122,7 +129,7 @@ def learn_stated_ratings(paths: RunPaths, p: dict, pool: pd.DataFrame, validatio
     trainer = train_student(str(paths.student), rows, validation, paths.models / "checkpoints_stated_ratings", config)
     record = {"reviews": int(rows["text"].nunique()), "rows": len(rows), "epochs": config.epochs,
               "learning_rate": config.learning_rate, "steps": trainer.state.global_step,
-              "train_precision_used": trainer.train_precision}
+              "train_precision_used": trainer.train_precision, "batch_size_used": trainer.batch_size_used}
     write_json(trainer.state.log_history, paths.results / "train_history_stated_ratings.json")
     save_student(trainer, paths.student, config_from(settings),
                  {k: v for k, v in settings.items() if k not in TrainConfig.__dataclass_fields__}

@@ -26,12 +26,22 @@ def pool_with_ratings(positive: np.ndarray, ratings: list[str], texts: list[str]
 def test_every_review_that_states_a_rating_becomes_a_row_read_without_it():
     pool = pool_with_ratings(np.array([0.95, 0.73, 0.27, 0.05, 0.9]), ["1.0", "0.33", "-0.33", "-1.0", ""],
                              ["Superb. 10/10", "Decent, 7 out of 10", "Weak: 4/10.", "1/10 awful", "Loved it"])
-    rows = stated_rating_rows(pool, "0.5,0,0.5", "resample", 42)
+    rows = stated_rating_rows(pool, "resample", 42)
     assert sorted(rows["text"]) == [" awful", "Decent, ", "Superb. ", "Weak: ."]  # the 7 and the 4 too; not the unrated
     assert dict(zip(rows["text"], rows["labels"])) == {"Superb. ": 2, "Decent, ": 2, "Weak: .": 0, " awful": 0}
-    assert stated_rating_rows(pool.assign(source_rating=""), "", "none", 42).empty
+    assert stated_rating_rows(pool.assign(source_rating=""), "none", 42).empty
     with pytest.raises(ConfigError, match="rating` source"):
-        stated_rating_rows(pool.drop(columns="source_rating"), "", "none", 42)
+        stated_rating_rows(pool.drop(columns="source_rating"), "none", 42)
+    with pytest.raises(ConfigError, match="rating` source"):  # refused before any training, when the targets are made
+        train.training_rows(pool.drop(columns="source_rating"), {**train.notebook_defaults(), "stated_rating_epochs": 1.0})
+
+
+def test_a_rated_review_keeps_its_ratings_label_however_lopsided_the_rated_reviews_are():
+    positive = np.array([0.95] * 7 + [0.73, 0.27])  # seven 10/10s, a 7/10, a 4/10: a 50/50 prior turns the 7 negative
+    pool = pool_with_ratings(positive, ["1.0"] * 7 + ["0.33", "-0.33"],
+                             [f"Great {i}. 10/10" for i in range(7)] + ["Fine. 7/10", "Meh. 4/10"])
+    rows = stated_rating_rows(pool, "resample", 42).drop_duplicates("text")
+    assert dict(zip(rows["text"], rows["labels"])) == {**{f"Great {i}. ": 2 for i in range(7)}, "Fine. ": 2, "Meh. ": 0}
 
 
 def test_the_trained_student_learns_them_once_and_keeps_its_training_on_record(tmp_path, spread_model, monkeypatch):
@@ -54,3 +64,16 @@ def test_the_trained_student_learns_them_once_and_keeps_its_training_on_record(t
     assert (paths.results / "train_history_stated_ratings.json").exists()
     assert train.learn_stated_ratings(paths, {**p, "stated_rating_epochs": 1.0, "stated_rating_learning_rate": 1e-3},
                                       pool, validation) == record and len(seen) == 1  # once per trained student
+    train.distil(paths, {**p, "keep_top_fraction": 1.0, "class_prior": "", "balance": "none"}, pool, validation)
+    assert "stated_ratings" not in read_json(paths.student / "training.json")  # a fresh student: not learned yet
+    assert not (paths.results / "train_history_stated_ratings.json").exists()  # nor its curve, drawn from the old one
+
+
+def test_a_calibrated_student_is_refused_before_it_learns_them(tmp_path, spread_model):
+    from helpers.errors import UserError
+    paths, p, pool, validation = run_of(tmp_path, spread_model)
+    assert train.calibrate_student(paths.student, validation, "cpu", 40)["folded"]
+    before = weights_hash(paths.student)
+    with pytest.raises(UserError, match="already \\(self-\\)calibrated"):
+        train.learn_stated_ratings(paths, {**p, "stated_rating_epochs": 1.0}, pool.assign(source_rating="1.0"), validation)
+    assert weights_hash(paths.student) == before

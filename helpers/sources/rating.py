@@ -23,8 +23,9 @@ def stated_rating(text: str) -> float | None:
 
 
 def without_rating(text: str) -> str:
-    """`text` with every rating out of 10 it states cut out: a student labelled by this source then learns the
-    review's words, not its number (distant supervision drops its cue, as emoticon-labelled tweets lose theirs)."""
+    """`text` with every "N/10" and "N out of 10" this source reads cut out (a rating in words, "seven out of ten",
+    stays): a student labelled by this source then learns the review's words, not its number (distant supervision
+    drops its cue, as emoticon-labelled tweets lose theirs)."""
     return RATING.sub("", text)
 
 
