@@ -16,6 +16,7 @@ pool's top rows; validation and development it never saw);
 """
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -41,6 +42,7 @@ def probe_embed(seed: str, length: int, trunc: str) -> None:
         with tqdm(total=len(df), desc=split, mininterval=30) as bar:
             out[split] = zs.embed(df["text"].tolist(), bar)
         print(split, len(df), f"{time.time()-t:.0f}s", flush=True)
+    Path("/tmp/probe").mkdir(exist_ok=True)
     np.savez(f"/tmp/probe/emb_s{seed}_{length}_{trunc}.npz", **out)
 
 
