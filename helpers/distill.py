@@ -120,6 +120,11 @@ NEEDS_RATING_SOURCE = ("stated_rating_epochs needs the teacher's `rating` source
                        "no review is known to state a rating")
 
 
+def states_rating(pool: pd.DataFrame) -> pd.Series:
+    """Which of `pool`'s reviews the teacher's rating source read a decisive rating in (`read_reviews` keeps '' for none)."""
+    return pd.to_numeric(pool["source_rating"], errors="coerce").notna()
+
+
 def stated_rating_rows(pool: pd.DataFrame, balance: str = "none", seed: int = 42) -> pd.DataFrame:
     """Training rows of the pool reviews whose stated rating the teacher's `rating` source read (`source_rating`
     set), each with the teacher's targets there (the rating overrides the other sources; no prior shift: a rating has
@@ -130,7 +135,7 @@ def stated_rating_rows(pool: pd.DataFrame, balance: str = "none", seed: int = 42
 
     if "source_rating" not in pool:
         raise ConfigError(NEEDS_RATING_SOURCE)
-    stated = pool[pd.to_numeric(pool["source_rating"], errors="coerce").notna()]  # read_reviews keeps '' for none
+    stated = pool[states_rating(pool)]
     if stated.empty:
         return pd.DataFrame(columns=["text", "labels", "teacher_probs", "weight"])
     rows = training_targets(stated, balance=balance, seed=seed)

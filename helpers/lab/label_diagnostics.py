@@ -46,6 +46,18 @@ def probe_embed(seed: str, length: int, trunc: str) -> None:
     np.savez(f"/tmp/probe/emb_s{seed}_{length}_{trunc}.npz", **out)
 
 
+def top40(pp, fraction: float = 0.4):
+    """The teacher's class and its top `fraction` per class (after the 50/50 prior shift), as the recipe's targets
+    take them."""
+    pc = prior_correct(np.c_[1 - pp, 0 * pp, pp].astype(np.float32), parse_prior("0.5,0,0.5"))
+    lab, conf = pc.argmax(1), pc.max(1)
+    top = np.zeros(len(pp), bool)
+    for c in (0, 2):
+        idx = np.where(lab == c)[0]
+        top[idx[np.argsort(-conf[idx], kind="stable")[:int(np.ceil(len(idx) * fraction))]]] = True
+    return lab, top
+
+
 def probe(seed: str, emb_name: str) -> None:
     """The probe as a fourth source: validation / development / pool-train-rows label accuracy of the teacher."""
     d = f"/tmp/pw/data/selfcal-network-s{seed}"
@@ -77,15 +89,7 @@ def probe(seed: str, emb_name: str) -> None:
         acc = lambda p, y: np.mean((p > 0.5) == (y == 1))
         pool_df = pool.assign(p_negative=1 - pp, p_neutral=0.0, p_positive=pp)
         rows = training_targets(pool_df.assign(_i=np.arange(len(pool))), class_prior="0.5,0,0.5", keep_top_fraction=0.4, seed=42)
-        # label accuracy of the top 40% on pool rows with gold: recompute the selection to keep indices
-        probs = np.c_[1 - pp, np.zeros_like(pp), pp]
-        from helpers.distill import prior_correct, parse_prior
-        pc = prior_correct(probs.astype(np.float32), parse_prior("0.5,0,0.5"))
-        lab, conf = pc.argmax(1), pc.max(1)
-        top = np.zeros(len(pp), bool)
-        for c in (0, 2):
-            idx = np.where(lab == c)[0]; k = int(np.ceil(len(idx) * 0.4))
-            top[idx[np.argsort(-conf[idx], kind="stable")[:k]]] = True
+        lab, top = top40(pp)  # label accuracy of the top 40% on pool rows with gold
         ok = (lab == 2) == (gold_pool == 1)
         sv, sd = S["validation"]["label"].to_numpy(), S["development"]["label"].to_numpy()
         print(f"{name:28s} val {acc(pv, sv):.4f}  dev {acc(pdv, sd):.4f}  pool-train all {ok[has].mean():.4f}  "
@@ -95,13 +99,7 @@ def probe(seed: str, emb_name: str) -> None:
     report("recomputed", *teacher())
 
     def probe(pp, frac=0.4, C=1.0, folds=5):
-        probs = np.c_[1 - pp, np.zeros_like(pp), pp].astype(np.float32)
-        from helpers.distill import prior_correct, parse_prior
-        pc = prior_correct(probs, parse_prior("0.5,0,0.5")); lab, conf = pc.argmax(1), pc.max(1)
-        top = np.zeros(len(pp), bool)
-        for c in (0, 2):
-            idx = np.where(lab == c)[0]; k = int(np.ceil(len(idx) * frac))
-            top[idx[np.argsort(-conf[idx], kind="stable")[:k]]] = True
+        lab, top = top40(pp, frac)
         y = (lab == 2).astype(int)
         sp, sv, sd = np.zeros(len(pp)), np.zeros(len(Ev)), np.zeros(len(Ed))
         for tr, te in KFold(folds, shuffle=True, random_state=int(seed)).split(Epool):
@@ -118,15 +116,6 @@ def probe(seed: str, emb_name: str) -> None:
             report(f"  +probe x2", *teacher({"probe": (sp, sv, sd)}, {"probe": 2}))
 
 
-def top40(pp):
-    """The teacher's class and its top 40% per class, as the recipe's targets take them."""
-    pc = prior_correct(np.c_[1 - pp, 0 * pp, pp].astype(np.float32), parse_prior("0.5,0,0.5"))
-    lab, conf = pc.argmax(1), pc.max(1)
-    top = np.zeros(len(pp), bool)
-    for c in (0, 2):
-        idx = np.where(lab == c)[0]
-        top[idx[np.argsort(-conf[idx], kind="stable")[:int(np.ceil(len(idx) * 0.4))]]] = True
-    return lab, top
 
 
 def disagreement() -> None:

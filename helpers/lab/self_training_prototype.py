@@ -36,7 +36,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer
 from helpers.cache import libraries
 from helpers.calibrate import effect
 from helpers.data import read_reviews
-from helpers.distill import training_targets
+from helpers.distill import states_rating, training_targets
 from helpers.inference import cpu_model, predict_proba
 from helpers.models import model_identity
 from helpers.run import environment
@@ -62,8 +62,7 @@ def arm_rows(arm: str, pool: pd.DataFrame, student_probs: np.ndarray, top: float
     if arm == "teacher":
         return teacher_rows
     if arm in ("rating", "rating_kept"):
-        stated = pd.to_numeric(pool["source_rating"], errors="coerce").notna()  # read_reviews keeps '' for none
-        return training_targets(pool[stated], seed=seed, keep_top_fraction=1.0, **RECIPE)
+        return training_targets(pool[states_rating(pool)], seed=seed, keep_top_fraction=1.0, **RECIPE)
     relabelled = with_teacher_weight(pool, student_probs, 0.0)  # the student's probabilities alone
     if arm == "new":
         relabelled = relabelled[~relabelled["text"].isin(set(teacher_rows["text"]))]
