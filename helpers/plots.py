@@ -94,15 +94,22 @@ def no_diagnostics(what: str) -> None:
     print(f"no {what}: this run has no development or validation reviews, and diagnostics never read test")
 
 
+CONTINUES_PREVIOUS = {"stated ratings"}  # trainings that go on from the weights of the one listed before them
+
+
 def training_curves(histories: dict, path: Path):
     """Training loss per logged step and validation accuracy during training (held-out train reviews, never test;
     once per epoch or `evals_per_epoch` times), from the Trainer's log history; one line per training (student, each
-    self-training round, ceiling)."""
+    self-training round, stated ratings drawn on from where the training before them ended, ceiling)."""
     style()
     fig, (loss_ax, acc_ax) = plt.subplots(1, 2, figsize=(10, 3.8))
     colors = {"student": MODEL_COLORS["student"], "gold_supervised": MODEL_COLORS["gold_supervised"]}
+    previous = None
     for name, history in histories.items():
         frame = pd.DataFrame(history)
+        if name in CONTINUES_PREVIOUS and previous is not None:  # drawn after the training it goes on from
+            frame[["step", "epoch"]] += previous[["step", "epoch"]].max()
+        previous = frame
         if "loss" in frame:
             steps = frame.dropna(subset=["loss"])
             loss_ax.plot(steps["step"], steps["loss"], label=name, color=colors.get(name))

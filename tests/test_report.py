@@ -254,3 +254,16 @@ def test_a_published_run_names_no_machine_path_and_its_report_shows_every_image(
     assert images >= 14
     size = sum(file.stat().st_size for file in target.rglob("*") if file.is_file())
     assert size < 8_000_000, size  # a few MB in the repository, not tens
+
+
+def test_stated_ratings_curve_is_drawn_on_from_where_the_student_stopped(tmp_path):
+    from helpers.plots import training_curves
+
+    student = [{"step": s, "epoch": s / 10, "loss": 0.5} for s in (5, 10)] + [{"step": 10, "epoch": 1.0,
+                                                                               "eval_accuracy": 0.8}]
+    phase = [{"step": 3, "epoch": 1.0, "loss": 0.2}, {"step": 3, "epoch": 1.0, "eval_accuracy": 0.85}]
+    fig = training_curves({"student": student, "stated ratings": phase}, tmp_path / "curves.png")
+    loss_lines, acc_lines = fig.axes[0].lines, fig.axes[1].lines
+    assert list(loss_lines[1].get_xdata()) == [13]  # 10 steps of the student, then 3 of the phase
+    assert list(acc_lines[1].get_xdata()) == [2.0]
+    assert list(loss_lines[0].get_xdata()) == [5, 10]  # the student's own curve stays where it was
