@@ -128,6 +128,17 @@ STUDENT_IGNORES = ("device", "eval_batch_size", "eval_each_epoch", "epoch_eval_r
                    "evals_per_epoch")
 
 
+def stated_ratings_differ(record: dict, wanted: dict) -> list[str]:
+    """How the student's stated-ratings step (training.json's `stated_ratings`; none: 0 epochs) differs from this
+    run's parameters; a step skipped for want of rated reviews differs from none."""
+    if "skipped" in record or "stated_rating_epochs" not in wanted:
+        return []
+    had = {"stated_rating_epochs": record.get("epochs", 0.0)}
+    if had["stated_rating_epochs"] and wanted["stated_rating_epochs"]:
+        had["stated_rating_learning_rate"] = record.get("learning_rate")
+    return [f"{name}={value!r} (this run: {wanted[name]!r})" for name, value in had.items() if value != wanted[name]]
+
+
 def check_student(paths: RunPaths, params: dict, declared_03: dict) -> None:
     """Before 04 runs without 03: the saved student must have been trained with this run's 03 parameters."""
     settings_file = paths.student / "training.json"
@@ -137,6 +148,7 @@ def check_student(paths: RunPaths, params: dict, declared_03: dict) -> None:
     wanted = {name: params[name] for name in declared_03}  # resolved: every parameter has its value
     differ = [f"{name}={trained[name]!r} (this run: {wanted[name]!r})" for name in sorted(wanted)
               if name in trained and name not in STUDENT_IGNORES and trained[name] != wanted[name]]
+    differ += stated_ratings_differ(trained.get("stated_ratings") or {}, wanted)
     if differ:
         raise ConfigError(f"the student in {paths.student} was trained with {', '.join(differ)}: rerun 03 with these "
                           f"parameters (--steps 03 04), or score it under the parameters it was trained with")

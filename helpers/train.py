@@ -123,7 +123,9 @@ def learn_stated_ratings(paths: RunPaths, p: dict, pool: pd.DataFrame, validatio
     rows = stated_rating_rows(pool, p["balance"], p["seed"])
     if rows.empty:
         print("stated ratings: no pool review states a decisive rating; the student stays as trained")
-        return {"skipped": "no pool review states a decisive rating"}
+        record = {"skipped": "no pool review states a decisive rating"}
+        write_json(settings | {"stated_ratings": record}, paths.student / TRAINING_FILE)  # run once, as below
+        return record
     config = TrainConfig(**{**vars(config_from(p)), "epochs": p["stated_rating_epochs"], "warmup": 0.0,
                             "learning_rate": p["stated_rating_learning_rate"]})
     trainer = train_student(str(paths.student), rows, validation, paths.models / "checkpoints_stated_ratings", config)

@@ -77,3 +77,34 @@ def test_a_calibrated_student_is_refused_before_it_learns_them(tmp_path, spread_
     with pytest.raises(UserError, match="already \\(self-\\)calibrated"):
         train.learn_stated_ratings(paths, {**p, "stated_rating_epochs": 1.0}, pool.assign(source_rating="1.0"), validation)
     assert weights_hash(paths.student) == before
+
+
+def test_a_pool_with_no_rated_review_skips_the_step_on_record(tmp_path, spread_model):
+    paths, p, pool, validation = run_of(tmp_path, spread_model)
+    before = weights_hash(paths.student)
+    record = train.learn_stated_ratings(paths, {**p, "stated_rating_epochs": 1.0}, pool.assign(source_rating=""),
+                                        validation)
+    assert "skipped" in record and read_json(paths.student / "training.json")["stated_ratings"] == record
+    assert weights_hash(paths.student) == before
+
+
+def test_scoring_a_student_whose_stated_ratings_differ_from_the_run_is_refused(tmp_path):
+    from helpers.paths import RunPaths, write_json
+    from helpers.run import check_student
+
+    paths = RunPaths.of(str(tmp_path), "r")
+    declared = {"stated_rating_epochs": "float", "stated_rating_learning_rate": "float"}
+    run = {"stated_rating_epochs": 1.0, "stated_rating_learning_rate": 2e-5}
+    write_json({"epochs": 1.0}, paths.student / "training.json")  # trained before the step existed, or without it
+    with pytest.raises(ConfigError, match=r"stated_rating_epochs=0\.0 \(this run: 1\.0\)"):
+        check_student(paths, run, declared)
+    check_student(paths, {**run, "stated_rating_epochs": 0.0}, declared)
+    write_json({"epochs": 1.0, "stated_ratings": {"epochs": 1.0, "learning_rate": 2e-5}}, paths.student / "training.json")
+    check_student(paths, run, declared)
+    with pytest.raises(ConfigError, match=r"stated_rating_learning_rate=2e-05 \(this run: 0\.001\)"):
+        check_student(paths, {**run, "stated_rating_learning_rate": 1e-3}, declared)
+    with pytest.raises(ConfigError, match=r"stated_rating_epochs=1\.0 \(this run: 0\.0\)"):
+        check_student(paths, {**run, "stated_rating_epochs": 0.0}, declared)
+    write_json({"epochs": 1.0, "stated_ratings": {"skipped": "no pool review states a decisive rating"}},
+               paths.student / "training.json")
+    check_student(paths, run, declared)  # nothing to learn: as if it had
