@@ -107,8 +107,8 @@ def training_curves(histories: dict, path: Path):
     previous = None
     for name, history in histories.items():
         frame = pd.DataFrame(history)
-        if name in CONTINUES_PREVIOUS and previous is not None:  # drawn after the training it goes on from
-            frame[["step", "epoch"]] += previous[["step", "epoch"]].max()
+        if name in CONTINUES_PREVIOUS and previous is not None and {"step", "epoch"} <= set(frame) & set(previous):
+            frame[["step", "epoch"]] += previous[["step", "epoch"]].max()  # drawn after the training it goes on from
         previous = frame
         if "loss" in frame:
             steps = frame.dropna(subset=["loss"])

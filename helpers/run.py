@@ -130,7 +130,7 @@ STUDENT_IGNORES = ("device", "eval_batch_size", "eval_each_epoch", "epoch_eval_r
 
 def stated_ratings_differ(record: dict, wanted: dict) -> list[str]:
     """How the student's stated-ratings step (training.json's `stated_ratings`; none: 0 epochs) differs from this
-    run's parameters; a step skipped for want of rated reviews differs from none."""
+    run's parameters; a step skipped for want of rated reviews matches any: its weights are those of none."""
     if "skipped" in record or "stated_rating_epochs" not in wanted:
         return []
     had = {"stated_rating_epochs": record.get("epochs", 0.0)}

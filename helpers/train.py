@@ -124,7 +124,9 @@ def learn_stated_ratings(paths: RunPaths, p: dict, pool: pd.DataFrame, validatio
     if rows.empty:
         print("stated ratings: no pool review states a decisive rating; the student stays as trained")
         record = {"skipped": "no pool review states a decisive rating"}
-        write_json(settings | {"stated_ratings": record}, paths.student / TRAINING_FILE)  # run once, as below
+        if is_main():  # kept, so that it runs once, as below
+            write_json(settings | {"stated_ratings": record}, paths.student / TRAINING_FILE)
+        barrier()
         return record
     config = TrainConfig(**{**vars(config_from(p)), "epochs": p["stated_rating_epochs"], "warmup": 0.0,
                             "learning_rate": p["stated_rating_learning_rate"]})

@@ -267,3 +267,4 @@ def test_stated_ratings_curve_is_drawn_on_from_where_the_student_stopped(tmp_pat
     assert list(loss_lines[1].get_xdata()) == [13]  # 10 steps of the student, then 3 of the phase
     assert list(acc_lines[1].get_xdata()) == [2.0]
     assert list(loss_lines[0].get_xdata()) == [5, 10]  # the student's own curve stays where it was
+    assert len(training_curves({"student": [], "stated ratings": phase}, tmp_path / "c.png").axes[0].lines) == 1

@@ -85,7 +85,9 @@ def test_a_pool_with_no_rated_review_skips_the_step_on_record(tmp_path, spread_m
     record = train.learn_stated_ratings(paths, {**p, "stated_rating_epochs": 1.0}, pool.assign(source_rating=""),
                                         validation)
     assert "skipped" in record and read_json(paths.student / "training.json")["stated_ratings"] == record
-    assert weights_hash(paths.student) == before
+    assert train.learn_stated_ratings(paths, {**p, "stated_rating_epochs": 1.0}, pool.assign(source_rating="1.0"),
+                                      validation) == record
+    assert weights_hash(paths.student) == before  # neither call trained it, though the second pool has ratings
 
 
 def test_scoring_a_student_whose_stated_ratings_differ_from_the_run_is_refused(tmp_path):
