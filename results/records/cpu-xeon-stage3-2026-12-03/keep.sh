@@ -13,7 +13,10 @@ for run in ${RUNS:-offline}; do
   cp models/$run/distilled_sentiment/training.json models/$run/distilled_sentiment/config.json $R/models/$run/distilled_sentiment/
   cp data/$run/teacher.json data/$run/samples.json $R/data/$run/
 done
-clean() { tr '\r' '\n' < "$1" | { grep -v "^WARNING: Location\|review/s\]\|step/s\]\|s/step\]\|Loading weights\|it/s\]" || true; }; }
+clean() {  # a log without progress-bar updates, each bar's finished line kept (it gives the pace)
+  tr '\r' '\n' < "$1" | { grep -v "^WARNING: Location\|Loading weights\|it/s\]" || true; } \
+    | awk '/100%\|/ || !/review\/s\]|step\/s\]|s\/step\]/' | awk '!(/100%\|/ && $0 == prev) {print} {prev = $0}'
+}
 clean /tmp/stage3r/log.txt > $R/log.txt
 for s in 43 44; do [ -f /tmp/stage3r/run_s$s.txt ] && clean /tmp/stage3r/run_s$s.txt > $R/log_s$s.txt; done
 grep -v "^WARNING: Location" /tmp/stage3r/driver.txt > $R/driver.txt
