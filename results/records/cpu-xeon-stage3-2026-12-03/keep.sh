@@ -13,7 +13,7 @@ for run in ${RUNS:-offline}; do
   cp models/$run/distilled_sentiment/training.json models/$run/distilled_sentiment/config.json $R/models/$run/distilled_sentiment/
   cp data/$run/teacher.json data/$run/samples.json $R/data/$run/
 done
-clean() {  # a log without progress-bar updates, each bar's finished line kept (it gives the pace)
+clean() {  # a log without most progress-bar updates, each bar's finished line kept (it gives the pace)
   tr '\r' '\n' < "$1" | { grep -v "^WARNING: Location\|Loading weights\|it/s\]" || true; } \
     | awk '/100%\|/ || !/review\/s\]|step\/s\]|s\/step\]/' | awk '!(/100%\|/ && $0 == prev) {print} {prev = $0}'
 }
