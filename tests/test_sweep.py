@@ -296,9 +296,9 @@ def test_the_migrated_records_still_re_tabulate_as_they_did_and_a_lacking_parame
     assert main(command) == 0
     now = pd.read_csv(records / f"results/{name}/sweep_runs.csv").set_index(["variant", "seed"])
     assert now["status"].to_dict() == committed["status"].to_dict() and (now["status"] == "ok").any()
+    # --final reads the committed sweep.json, not the variants file: its common must pin what the file pins
     recorded_common = json.loads((RECORDS / folder / f"results/{name}/sweep.json").read_text())["common"]
-    assert recorded_common == json.loads((records / f"results/{name}/sweep.json").read_text())["common"]  # --final
-    # reads the committed sweep.json: it must pin what its variants file pins
+    assert recorded_common == json.loads((records / f"results/{name}/sweep.json").read_text())["common"]
     variant, seed = now[now["status"] == "ok"].index[0]
     record_file = records / f"results/{name}-{variant}-s{seed}/run.json"
     record = json.loads(record_file.read_text())
