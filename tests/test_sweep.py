@@ -275,6 +275,10 @@ RETABULATE = {  # results/records/README.md's re-tabulate commands: (records fol
                                                 "--set", "data_dir=/work/shared/data/imdb"]),
     "ratings": ("cpu-xeon-ratings-2026-12-03", ["--variants", "params/ratings.yaml", "--seeds", "42",
                                                 "--set", "data_dir=/work/shared/data/imdb"]),
+    "lean": ("cpu-epyc-lean-2026-12-03", ["--variants", "params/lean.yaml", "--seeds", "42",
+                                          "--set", "data_dir=/work/shared/data/imdb"]),
+    "lean_pool": ("cpu-epyc-lean-pool-2026-12-03", ["--variants", "params/lean_pool.yaml", "--seeds", "42",
+                                                    "--set", "data_dir=/work/shared/data/imdb"]),
 }
 
 
