@@ -279,6 +279,8 @@ RETABULATE = {  # results/records/README.md's re-tabulate commands: (records fol
                                           "--set", "data_dir=/work/shared/data/imdb"]),
     "lean_pool": ("cpu-epyc-lean-pool-2026-12-03", ["--variants", "params/lean_pool.yaml", "--seeds", "42", "43",
                                                     "--set", "data_dir=/work/shared/data/imdb"]),
+    "lean_top": ("cpu-epyc-lean-top-2026-12-03", ["--variants", "params/lean_top.yaml", "--seeds", "42",
+                                                  "--set", "data_dir=/work/shared/data/imdb"]),
 }
 
 
