@@ -204,8 +204,9 @@ def calibration_map(record: dict, path: Path):
 
 
 def self_calibration_reliability(record: dict | None, path: Path):
-    """Reliability of the trained and the relearned student on the half of validation self-calibration's map never
-    saw (the record's bins); None (and a line saying why) when it did not run or predates the bins."""
+    """Reliability of the trained and the relearned student held out (the record's bins): on validation, each half as
+    relearned from the other half's map (on the half the map never saw, in a record from before 2026-12-04); None
+    (and a line saying why) when it did not run or predates the bins."""
     if not record or "reliability_held_out_before" not in record:
         why = ("it did not run (self_calibration_reviews: 0)" if not record else
                f"it was skipped ({record['skipped']})" if "skipped" in record else "its record predates the figure")
@@ -213,7 +214,9 @@ def self_calibration_reliability(record: dict | None, path: Path):
         return None
     bins = {"trained student": record["reliability_held_out_before"],
             "self-calibrated" + ("" if record["kept"] else " (not kept)"): record["reliability_held_out_after"]}
-    return reliability_diagram(bins, path, "the held-out half of validation",
+    where = ("validation, each half relearned from the other's map" if record.get("judged_on", "").startswith("the same")
+             else "the held-out half of validation")
+    return reliability_diagram(bins, path, where,
                                dict(zip(bins, (MODEL_COLORS["teacher"], MODEL_COLORS["student"]))))
 
 

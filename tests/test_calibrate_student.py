@@ -1,6 +1,7 @@
 """Calibration and self-calibration of a saved student: a second run changes nothing, a kill leaves the student as it
-was or as a clean run leaves it (never new weights beside an old record), and the relearned student is judged, and
-kept, on validation reviews whose labels its map never saw. On a tiny random student whose binary logit is spread
+was or as a clean run leaves it (never new weights beside an old record), and the relearned student is judged
+cross-fitted (each validation half by the relearning from the other half's map) before the one relearned from the map
+of every validation review is kept. On a tiny random student whose binary logit is spread
 out, with validation labels it is three times too unsure of, so that both steps actually fit something."""
 
 import hashlib
@@ -174,8 +175,9 @@ def test_self_calibration_of_a_calibrated_student_relearns_from_its_trained_head
     monkeypatch.setattr(train, "truth_map", lambda probs, gold: mapped.append(probs) or real_map(probs, gold))
     train.self_calibrate(paths, p, pool, validation, FEW)
     np.testing.assert_array_equal(started[0], trained)
-    fitted_on, _ = calibrate.halves(len(validation), p["seed"])
-    np.testing.assert_allclose(mapped[0], trained_probs[fitted_on], atol=1e-4)  # the fold would move them ~0.1
+    first, second = calibrate.halves(len(validation), p["seed"])
+    for probs, reviews_ in zip(mapped, (first, second, slice(None))):  # each half's map, then the whole one
+        np.testing.assert_allclose(probs, trained_probs[reviews_], atol=1e-4)  # the fold would move them ~0.1
 
 
 @pytest.mark.parametrize("after, kept", [(0.836, True), (0.835, False)])
@@ -189,10 +191,11 @@ def test_a_relearning_that_loses_exactly_the_tolerance_is_kept(after, kept):
 
 @pytest.mark.parametrize("factor", [3.0, 1 / 3])
 def test_the_relearned_student_is_kept_only_where_it_helps_held_out(run, monkeypatch, factor):
-    """Judged on the validation half its map never saw: a calibrated student's relearning that brings d to the truth
-    (3 d) is kept, swapped in with its record and without the calibration of the old weights, and the fold after it
-    is fitted on that half; one that makes it surer of nothing (d / 3) is undone, its calibration kept, and the
-    record says why. Either way the trained student's recipe stays on record and a second call returns the record."""
+    """Judged cross-fitted on every validation review: a calibrated student's relearning that brings d to the truth
+    (3 d) is kept, swapped in with its record and without the calibration of the old weights, and no fold follows it
+    (no validation review is left that its map did not see); one that makes it surer of nothing (d / 3) is undone,
+    its calibration kept, and the record says why. Either way the trained student's recipe stays on record and a
+    second call returns the record."""
     from transformers import pipeline
 
     paths, p, pool, validation = run
@@ -202,17 +205,17 @@ def test_the_relearned_student_is_kept_only_where_it_helps_held_out(run, monkeyp
     scaling_d(monkeypatch, p, factor)
     record = train.self_calibrate(paths, p, pool, validation, FEW)
     saved = read_json(paths.student / "training.json")
-    assert saved["self_calibration"] == record and record["judged_on"].startswith("the other 60 ")
+    assert saved["self_calibration"] == record and record["judged_on"].startswith("the same 120 reviews, cross-fitted")
     assert (record["ece_held_out_after"] < record["ece_held_out_before"]) == (factor > 1) == record["kept"]
     recipe = {k: v for k, v in settings.items() if k != "calibration"}
     assert {k: saved[k] for k in recipe} == recipe
     if record["kept"]:
         assert "calibration" not in saved and weights_hash(paths.student) != weights
-        rescored = to_binary(SavedStudent(paths.student, "cpu").predict(validation["text"]))
-        _, judged_on = calibrate.halves(len(validation), p["seed"])
-        assert record["accuracy_held_out_after"] == pytest.approx(
-            np.mean(rescored[judged_on] == validation["label"].to_numpy()[judged_on]))
-        assert train.calibrate(paths, p, validation, FEW)["fitted_on"].startswith("60 validation reviews (the half")
+        kept_weights = weights_hash(paths.student)
+        fold = train.calibrate(paths, p, validation, FEW)
+        assert not fold["folded"] and "none is left to judge a fold on" in fold["why"]
+        assert read_json(paths.student / "training.json")["calibration"] == fold
+        assert weights_hash(paths.student) == kept_weights and train.calibrate(paths, p, validation, FEW) == fold
         scores = pipeline("text-classification", model=str(paths.student), top_k=None)(["A wonderful film."])[0]
         assert {s["label"] for s in scores} == {"negative", "neutral", "positive"}
     else:
@@ -254,12 +257,46 @@ def test_self_calibrating_the_top_alone_moves_only_the_layers_above_the_encoder(
         return
     assert moved == {"classifier.dense.weight", "classifier.dense.bias", "classifier.out_proj.weight",
                      "classifier.out_proj.bias"} and "calibration" not in saved  # RoBERTa's head, all of it
-    rescored = to_binary(SavedStudent(paths.student, "cpu").predict(validation["text"]))
-    _, judged_on = calibrate.halves(len(validation), p["seed"])
-    assert record["accuracy_held_out_after"] == pytest.approx(
-        np.mean(rescored[judged_on] == validation["label"].to_numpy()[judged_on]))
     scores = pipeline("text-classification", model=str(paths.student), top_k=None)(["A wonderful film."])[0]
     assert {s["label"] for s in scores} == {"negative", "neutral", "positive"}
+
+
+def test_the_kept_top_is_the_whole_maps_and_the_held_out_figures_are_its_halves(tmp_path, spread_model_at_scale,
+                                                                               monkeypatch):
+    """Three relearnings from the states read once: from the first half's map, the second's, then every validation
+    review's. The held-out figures are each half as scored by the relearning from the other half's map (so they
+    differ from the saved student's own scores), and the student saved is the third relearning."""
+    import torch
+
+    paths, p, pool, validation = run_of(tmp_path, spread_model_at_scale)
+    p = {**p, "self_calibration_part": "top"}
+    fitted_sizes, tops, reads = [], [], []
+    real_map, real_fit, real_read = train.truth_map, train.fit_top, SavedStudent.probabilities_and_states
+    monkeypatch.setattr(train, "truth_map", lambda probs, gold: fitted_sizes.append(len(gold)) or real_map(probs, gold))
+    monkeypatch.setattr(train, "fit_top", lambda model, *args: (real_fit(model, *args), tops.append(
+        {k: v.clone() for k, v in model.state_dict().items()}))[0])
+    monkeypatch.setattr(SavedStudent, "probabilities_and_states",
+                        lambda self, *a, **k: reads.append(1) or real_read(self, *a, **k))
+    monkeypatch.setattr(train, "keep_or_not", lambda record: {"kept": True, "why": "decided by the test"})
+    record = train.self_calibrate(paths, p, pool, validation, FEW)
+    assert fitted_sizes[:3] == [60, 60, 120] and len(tops) == 3 and len(reads) == 1
+    from transformers import AutoModelForSequenceClassification
+    saved = AutoModelForSequenceClassification.from_pretrained(str(paths.student)).state_dict()
+    assert all(torch.equal(saved[k], tops[2][k]) for k in saved)
+    assert not all(torch.equal(tops[0][k], tops[2][k]) for k in saved)  # the halves' maps taught other tops
+    gold = validation["label"].to_numpy()
+    crossed = np.zeros(len(gold), dtype=int)
+    first, second = calibrate.halves(len(gold), p["seed"])
+    for number, judged in ((0, second), (1, first)):  # the first half's map judged on the second, and back
+        model = AutoModelForSequenceClassification.from_pretrained(str(paths.student))
+        model.load_state_dict(tops[number])
+        model.save_pretrained(str(tmp_path / f"half{number}"))
+        shutil.copy(paths.student / "tokenizer.json", tmp_path / f"half{number}")
+        shutil.copy(paths.student / "tokenizer_config.json", tmp_path / f"half{number}")
+        write_json(read_json(paths.student / "training.json"), tmp_path / f"half{number}" / "training.json")
+        crossed[judged] = to_binary(SavedStudent(tmp_path / f"half{number}", "cpu").predict(
+            validation["text"].iloc[judged]))
+    assert record["accuracy_held_out_after"] == pytest.approx(np.mean(crossed == gold))
 
 
 def test_an_unknown_self_calibration_part_is_refused_in_one_line(run):
@@ -373,7 +410,7 @@ def test_a_kill_between_the_weights_and_their_record_leaves_the_student_before_o
 @pytest.mark.parametrize("factor", [3.0, 1 / 3])
 def test_rerunning_03_leaves_every_decision_and_the_saved_head_as_they_were(run, monkeypatch, factor):
     """03 as `--steps 03` reruns it (distil, self-calibrate, calibrate; training resumed from its checkpoints), with
-    a relearning that is kept (d times 3) or undone (d / 3) and a fold fitted after it: rerunning the
+    a relearning that is kept (d times 3: no fold after it) or undone (d / 3: a fold fitted after it): rerunning the
     self-calibration and calibration cells, and then the whole of 03, leaves every decision on unseen reviews, the
     saved head and the records as the first run left them."""
     paths, p, pool, validation = run
@@ -394,7 +431,10 @@ def test_rerunning_03_leaves_every_decision_and_the_saved_head_as_they_were(run,
     first = run_03()
     relearned, fold = first["records"]["self_calibration"], first["records"]["calibration"]
     assert relearned["pool_reviews"] == 64 and relearned.get("kept", True) == (factor > 1)
-    assert fold["map"] and fold["fitted_on"].startswith("60 " if factor > 1 else "120 ")
+    if factor > 1:  # kept: its map saw every validation label, so nothing is folded after it
+        assert not fold["folded"] and "none is left" in fold["why"]
+    else:
+        assert fold["map"] and fold["fitted_on"].startswith("120 ")
     for rerun in (run_03(distil=False), run_03()):
         np.testing.assert_array_equal(rerun["decisions"], first["decisions"])
         np.testing.assert_array_equal(rerun["head"], first["head"])

@@ -129,5 +129,5 @@ def test_the_tutorial_profile_runs_the_whole_method():
 
     tutorial = {**notebook_defaults(), **load_profile("tutorial")}
     assert tutorial["teacher_sources"] and tutorial["calibrate"] and tutorial["self_calibration_reviews"] > 0
-    assert tutorial["n_val"] // 2 >= MIN_REVIEWS  # self-calibration fits on one half, is judged on the other
+    assert tutorial["n_val"] // 2 >= MIN_REVIEWS  # self-calibration is judged by maps fitted on each half
     assert tutorial["n_train"] + max(tutorial["n_unlabeled"], 0) <= 4000 and tutorial["n_test"] > 0
