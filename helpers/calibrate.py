@@ -251,7 +251,9 @@ def calibration_line(record: dict) -> str:
 def held_out_validation_ece(training: dict) -> float | None:
     """The final student's validation ECE on reviews no map it went through was fitted on, from its training.json:
     the fold's cross-fitted figure, else the ECE of the reviews a fold was tried on (nothing fitted on them), else
-    self-calibration's held-out half; None where the record cannot say (an older record's figures were in-sample)."""
+    self-calibration's held-out figure (cross-fitted: each half as relearned from the other half's map, an estimate
+    for the student relearned from the whole map; in a record from before 2026-12-04, the half its map never saw);
+    None where the record cannot say (an older record's figures were in-sample)."""
     fold, relearned = training.get("calibration") or {}, training.get("self_calibration") or {}
     if relearned and "skipped" not in relearned and "kept" not in relearned:
         return None  # relearned before this rule: its map was fitted on every validation review

@@ -144,8 +144,9 @@ def learn_stated_ratings(paths: RunPaths, p: dict, pool: pd.DataFrame, validatio
     return record
 
 
-ACCURACY_TOLERANCE = 0.005  # a relearned student may lose at most this much held-out accuracy: about one standard
-# error of a paired difference on 1,000 reviews where some 25 decisions move (sqrt(25) / 1,000)
+ACCURACY_TOLERANCE = 0.005  # a relearned student may lose at most this much held-out accuracy: set as one standard
+# error of a paired difference on the 1,000 reviews that judged it until 2026-12-04, where some 25 decisions move
+# (sqrt(25) / 1,000); on the 2,000 judged since (some 50 moving) one standard error is about 0.0035
 
 
 def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame,
@@ -162,8 +163,8 @@ def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.
     (`truth_map_ece_held_out`). The student relearned from the whole map is kept only if that held-out ECE is lower
     than the trained student's and its held-out accuracy at most `ACCURACY_TOLERANCE` lower; else the trained student
     stays, and the record says why. (Until 2026-12-04 the map was fitted on one half and judged on the other alone:
-    1,000 reviews judged it, and on stage 3's seed 44 they refused a relearning that the development split shows
-    halved the ECE; `helpers/lab/self_calibration_map.py`.) Its weights and record are swapped in together; the trained
+    1,000 reviews judged it, and on stage 3's seed 44 they refused a relearning whose reproduction in the lab check
+    `helpers/lab/self_calibration_map.py` halved the development split's ECE.) Its weights and record are swapped in together; the trained
     student's settings stay in training.json, this step's under `self_calibration`, so it runs once per trained
     student. Returns that record."""
     part = self_calibration_part(p)
@@ -402,15 +403,22 @@ def training_summary(paths: RunPaths) -> str:
 def calibrate(paths: RunPaths, p: dict, validation: pd.DataFrame, min_reviews: int = MIN_REVIEWS) -> dict:
     """Calibrate the saved student's binary reading (its final round) on validation, and say what that did. After a
     kept self-calibration nothing is fitted: its map was fitted on every validation review, and the relearned student
-    has learned their labels, so no review is left to judge a fold on (the record says so)."""
+    has learned their labels, so no review is left to judge a fold on (the record says so). A student self-calibrated
+    before 2026-12-04 (its map fitted on one half) is calibrated as it was then, on the half its map never saw."""
     settings = read_json(paths.student / TRAINING_FILE)
-    if (settings.get("self_calibration") or {}).get("kept"):
+    relearned = settings.get("self_calibration") or {}
+    reviews, which = validation, f"{len(validation):,} validation reviews"
+    if relearned.get("kept") and relearned["fitted_on"].startswith("all "):
         record = {"folded": False, "why": "self-calibration's map was fitted on every validation review, so none is "
                                           "left to judge a fold on"}
         if settings.get("calibration") != record:
             swap_in(stage_calibrated(paths.student, settings, record), paths.student)
-    else:
-        record = calibrate_student(paths.student, validation, p["device"], min_reviews)
+        print(calibration_line(record))
+        return record
+    if relearned.get("kept"):
+        reviews = validation.iloc[halves(len(validation), relearned["halves_seed"])[1]]
+        which = f"{len(reviews):,} validation reviews (the half whose labels self-calibration's map never saw)"
+    record = calibrate_student(paths.student, reviews, p["device"], min_reviews, which)
     print(calibration_line(record))
     return record
 

@@ -311,6 +311,9 @@ def test_the_held_out_validation_ece_never_reads_the_reviews_a_map_was_fitted_on
     before_the_rule = {"ece_validation_before": 0.06, "ece_validation_after": 0.01}  # its map saw every review
     assert held_out_validation_ece({"self_calibration": before_the_rule,
                                     "calibration": {"folded": False, "ece_validation_before": 0.015}}) is None
+    cross_fitted = {**relearned, "fitted_on": "all 2,000 validation reviews"}  # its map saw every review: no fold
+    assert held_out_validation_ece({"self_calibration": cross_fitted, "calibration": {
+        "folded": False, "why": "self-calibration's map was fitted on every validation review"}}) == 0.02
     assert held_out_validation_ece({"self_calibration": {"skipped": "few"},
                                     "calibration": {"folded": False, "ece_validation_before": 0.04}}) == 0.04
 

@@ -20,7 +20,7 @@ import pytest
 
 from helpers import calibrate, train
 from helpers.calibrate import binary_logit, head_of
-from helpers.metrics import to_binary
+from helpers.metrics import binary_positive_probability, expected_calibration_error, to_binary
 from helpers.paths import RunPaths, read_json, write_json
 from helpers.student import SavedStudent, TrainConfig, weights_hash
 from helpers.teacher import PROB_COLUMNS
@@ -176,6 +176,7 @@ def test_self_calibration_of_a_calibrated_student_relearns_from_its_trained_head
     train.self_calibrate(paths, p, pool, validation, FEW)
     np.testing.assert_array_equal(started[0], trained)
     first, second = calibrate.halves(len(validation), p["seed"])
+    assert len(mapped) == 5  # each half's map, the whole one, then each half's again for the map's own figure
     for probs, reviews_ in zip(mapped, (first, second, slice(None))):  # each half's map, then the whole one
         np.testing.assert_allclose(probs, trained_probs[reviews_], atol=1e-4)  # the fold would move them ~0.1
 
@@ -216,6 +217,12 @@ def test_the_relearned_student_is_kept_only_where_it_helps_held_out(run, monkeyp
         assert not fold["folded"] and "none is left to judge a fold on" in fold["why"]
         assert read_json(paths.student / "training.json")["calibration"] == fold
         assert weights_hash(paths.student) == kept_weights and train.calibrate(paths, p, validation, FEW) == fold
+        older = {**record, "fitted_on": "60 validation reviews (a half drawn with the seed)"}  # before 2026-12-04
+        write_json({**read_json(paths.student / "training.json"), "self_calibration": older},
+                   paths.student / "training.json")
+        assert train.calibrate(paths, p, validation, FEW)["fitted_on"].startswith("60 validation reviews (the half")
+        write_json({**read_json(paths.student / "training.json"), "self_calibration": record},
+                   paths.student / "training.json")  # this run's record back, for the rerun below
         scores = pipeline("text-classification", model=str(paths.student), top_k=None)(["A wonderful film."])[0]
         assert {s["label"] for s in scores} == {"negative", "neutral", "positive"}
     else:
@@ -285,7 +292,7 @@ def test_the_kept_top_is_the_whole_maps_and_the_held_out_figures_are_its_halves(
     assert all(torch.equal(saved[k], tops[2][k]) for k in saved)
     assert not all(torch.equal(tops[0][k], tops[2][k]) for k in saved)  # the halves' maps taught other tops
     gold = validation["label"].to_numpy()
-    crossed = np.zeros(len(gold), dtype=int)
+    crossed = np.zeros((len(gold), 3), dtype=np.float32)
     first, second = calibrate.halves(len(gold), p["seed"])
     for number, judged in ((0, second), (1, first)):  # the first half's map judged on the second, and back
         model = AutoModelForSequenceClassification.from_pretrained(str(paths.student))
@@ -294,9 +301,13 @@ def test_the_kept_top_is_the_whole_maps_and_the_held_out_figures_are_its_halves(
         shutil.copy(paths.student / "tokenizer.json", tmp_path / f"half{number}")
         shutil.copy(paths.student / "tokenizer_config.json", tmp_path / f"half{number}")
         write_json(read_json(paths.student / "training.json"), tmp_path / f"half{number}" / "training.json")
-        crossed[judged] = to_binary(SavedStudent(tmp_path / f"half{number}", "cpu").predict(
-            validation["text"].iloc[judged]))
-    assert record["accuracy_held_out_after"] == pytest.approx(np.mean(crossed == gold))
+        crossed[judged] = SavedStudent(tmp_path / f"half{number}", "cpu").predict(validation["text"].iloc[judged])
+    assert record["accuracy_held_out_after"] == pytest.approx(np.mean(to_binary(crossed) == gold))
+    assert record["ece_held_out_after"] == pytest.approx(expected_calibration_error(
+        gold, binary_positive_probability(crossed)), abs=1e-6)
+    own = SavedStudent(paths.student, "cpu").predict(validation["text"])
+    assert expected_calibration_error(gold, binary_positive_probability(own)) != pytest.approx(
+        record["ece_held_out_after"], abs=1e-4)  # the saved student's own scores are not what judged it
 
 
 def test_an_unknown_self_calibration_part_is_refused_in_one_line(run):
