@@ -146,7 +146,7 @@ def learn_stated_ratings(paths: RunPaths, p: dict, pool: pd.DataFrame, validatio
 
 ACCURACY_TOLERANCE = 0.005  # a relearned student may lose at most this much held-out accuracy: set as one standard
 # error of a paired difference on the 1,000 reviews that judged it until 2026-12-04, where some 25 decisions move
-# (sqrt(25) / 1,000); on the 2,000 judged since (some 50 moving) one standard error is about 0.0035
+# (sqrt(25) / 1,000); on the 2,000 judged since, where stage 3's seeds moved 12-28, it is about 0.0017-0.0026
 
 
 def self_calibrate(paths: RunPaths, p: dict, pool: pd.DataFrame, validation: pd.DataFrame,
