@@ -248,6 +248,12 @@ def calibration_line(record: dict) -> str:
             f"{record['accuracy_validation_after']:.4f}, {record['decisions_changed_validation']:,} decisions changed")
 
 
+def map_saw_all_validation(relearned: dict) -> bool:
+    """Whether a self-calibration record's truth map was fitted on every validation review (judged cross-fitted, the
+    rule since 2026-12-04), not on one half of them."""
+    return relearned.get("fitted_on", "").startswith("all ")
+
+
 def held_out_validation_ece(training: dict) -> float | None:
     """The final student's validation ECE on reviews no map it went through was fitted on, from its training.json:
     the fold's cross-fitted figure, else the ECE of the reviews a fold was tried on (nothing fitted on them), else

@@ -214,7 +214,9 @@ def self_calibration_reliability(record: dict | None, path: Path):
         return None
     bins = {"trained student": record["reliability_held_out_before"],
             "self-calibrated" + ("" if record["kept"] else " (not kept)"): record["reliability_held_out_after"]}
-    where = ("validation, each half relearned from the other's map" if record.get("judged_on", "").startswith("the same")
+    from .calibrate import map_saw_all_validation
+
+    where = ("validation, each half relearned from the other's map" if map_saw_all_validation(record)
              else "the held-out half of validation")
     return reliability_diagram(bins, path, where,
                                dict(zip(bins, (MODEL_COLORS["teacher"], MODEL_COLORS["student"]))))

@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import cache
 from .calibrate import (MIN_REVIEWS, SELF_CALIBRATION_PARTS, calibration_line, choose, effect, fold, halves,
-                        restore, truth_map)
+                        map_saw_all_validation, restore, truth_map)
 from .data import read_reviews
 from .distill import NEEDS_RATING_SOURCE, stated_rating_rows, training_targets
 from .distributed import barrier, is_main, rank_and_world
@@ -407,18 +407,17 @@ def calibrate(paths: RunPaths, p: dict, validation: pd.DataFrame, min_reviews: i
     before 2026-12-04 (its map fitted on one half) is calibrated as it was then, on the half its map never saw."""
     settings = read_json(paths.student / TRAINING_FILE)
     relearned = settings.get("self_calibration") or {}
-    reviews, which = validation, f"{len(validation):,} validation reviews"
-    if relearned.get("kept") and relearned["fitted_on"].startswith("all "):
+    if relearned.get("kept") and map_saw_all_validation(relearned):
         record = {"folded": False, "why": "self-calibration's map was fitted on every validation review, so none is "
                                           "left to judge a fold on"}
         if settings.get("calibration") != record:
             swap_in(stage_calibrated(paths.student, settings, record), paths.student)
-        print(calibration_line(record))
-        return record
-    if relearned.get("kept"):
-        reviews = validation.iloc[halves(len(validation), relearned["halves_seed"])[1]]
-        which = f"{len(reviews):,} validation reviews (the half whose labels self-calibration's map never saw)"
-    record = calibrate_student(paths.student, reviews, p["device"], min_reviews, which)
+    else:
+        reviews, which = validation, f"{len(validation):,} validation reviews"
+        if relearned.get("kept"):
+            reviews = validation.iloc[halves(len(validation), relearned["halves_seed"])[1]]
+            which = f"{len(reviews):,} validation reviews (the half whose labels self-calibration's map never saw)"
+        record = calibrate_student(paths.student, reviews, p["device"], min_reviews, which)
     print(calibration_line(record))
     return record
 
