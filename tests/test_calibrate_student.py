@@ -306,8 +306,9 @@ def test_the_kept_top_is_the_whole_maps_and_the_held_out_figures_are_its_halves(
     assert record["ece_held_out_after"] == pytest.approx(expected_calibration_error(
         gold, binary_positive_probability(crossed)), abs=1e-6)
     own = SavedStudent(paths.student, "cpu").predict(validation["text"])
-    assert expected_calibration_error(gold, binary_positive_probability(own)) != pytest.approx(
-        record["ece_held_out_after"], abs=1e-4)  # the saved student's own scores are not what judged it
+    # the saved student's own scores are not what judged it: compared review by review, since two sets of scores
+    # can share an ECE to 1e-4 on 120 reviews (CI saw 7e-5 apart) while every score differs
+    assert np.abs(own - crossed).max() > 1e-3
 
 
 def test_an_unknown_self_calibration_part_is_refused_in_one_line(run):
