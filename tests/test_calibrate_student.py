@@ -307,7 +307,7 @@ def test_the_kept_top_is_the_whole_maps_and_the_held_out_figures_are_its_halves(
         gold, binary_positive_probability(crossed)), abs=1e-6)
     own = SavedStudent(paths.student, "cpu").predict(validation["text"])
     # the saved student's own scores are not what judged it: compared review by review, since two sets of scores
-    # can share an ECE to 1e-4 on 120 reviews (CI saw 7e-5 apart) while every score differs
+    # can share an ECE to 1e-4 on 120 reviews (CI saw 7e-5 apart) while their scores differ
     assert np.abs(own - crossed).max() > 1e-3
 
 
